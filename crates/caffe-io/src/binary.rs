@@ -1,0 +1,590 @@
+//! `.caffemodel` (binary `NetParameter`) decoding and encoding that streams the
+//! weights: packed float data goes from the file straight into its final
+//! `Vec<f32>` (and from the slice straight to the file when writing), while the
+//! small fields of each message are handed to prost.
+//!
+//! Every length prefix is checked against the bytes that remain in its
+//! enclosing message before anything is allocated, so a hostile length field
+//! yields an error, never a huge allocation.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
+use prost::Message;
+
+use crate::error::{Error, Location, Result};
+use crate::proto::{BlobProto, LayerParameter, NetParameter, V1LayerParameter};
+
+/// Field numbers of `caffe.proto` that the streaming codec handles itself.
+mod field {
+    pub const NET_LAYERS_V1: u32 = 2;
+    pub const NET_LAYER: u32 = 100;
+    pub const LAYER_BLOBS: u32 = 7;
+    pub const V1_LAYER_BLOBS: u32 = 6;
+    pub const BLOB_DATA: u32 = 5;
+    pub const BLOB_DIFF: u32 = 6;
+    pub const BLOB_DOUBLE_DATA: u32 = 8;
+    pub const BLOB_DOUBLE_DIFF: u32 = 9;
+}
+
+const WIRE_VARINT: u8 = 0;
+const WIRE_I64: u8 = 1;
+const WIRE_LEN: u8 = 2;
+const WIRE_I32: u8 = 5;
+
+/// Decodes a whole binary `NetParameter` held in memory.
+pub fn decode_net(bytes: &[u8], path: &Path) -> Result<NetParameter> {
+    let mut reader = WireReader::new(bytes, path);
+    reader.net(bytes.len() as u64)
+}
+
+/// Decodes a binary `NetParameter` of `len` bytes from a buffered reader, reading
+/// each weight blob directly into its own buffer: peak memory is the decoded
+/// weights plus the reader's buffer.
+pub fn read_net<R: BufRead>(reader: R, len: u64, path: &Path) -> Result<NetParameter> {
+    WireReader::new(reader, path).net(len)
+}
+
+/// Decodes a single `BlobProto` (the `.binaryproto` mean file format).
+pub fn decode_blob(bytes: &[u8], path: &Path) -> Result<BlobProto> {
+    let mut reader = WireReader::new(bytes, path);
+    let blob = reader.blob(bytes.len() as u64, &|| String::new())?;
+    Ok(blob)
+}
+
+struct WireReader<'p, R> {
+    inner: R,
+    pos: u64,
+    path: &'p Path,
+}
+
+impl<'p, R: BufRead> WireReader<'p, R> {
+    fn new(inner: R, path: &'p Path) -> Self {
+        WireReader { inner, pos: 0, path }
+    }
+
+    fn error(&self, context: String, message: impl Into<String>) -> Error {
+        Error::Binary {
+            path: self.path.to_path_buf(),
+            location: Location::Byte(self.pos),
+            context,
+            message: message.into(),
+        }
+    }
+
+    fn io_error(&self, context: String, e: std::io::Error) -> Error {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            self.error(context, "the file ends in the middle of a message (truncated?)")
+        } else {
+            Error::io(self.path, "read", e)
+        }
+    }
+
+    fn read_exact(&mut self, buf: &mut [u8], ctx: &dyn Fn() -> String) -> Result<()> {
+        match self.inner.read_exact(buf) {
+            Ok(()) => {
+                self.pos += buf.len() as u64;
+                Ok(())
+            }
+            Err(e) => Err(self.io_error(ctx(), e)),
+        }
+    }
+
+    fn varint(&mut self, ctx: &dyn Fn() -> String) -> Result<u64> {
+        let mut value = 0u64;
+        for i in 0..10 {
+            let mut byte = [0u8];
+            self.read_exact(&mut byte, ctx)?;
+            let b = byte[0];
+            if i == 9 && b > 1 {
+                return Err(self.error(ctx(), "varint is longer than 64 bits"));
+            }
+            value |= u64::from(b & 0x7f) << (7 * i);
+            if b < 0x80 {
+                return Ok(value);
+            }
+        }
+        Err(self.error(ctx(), "varint is longer than 10 bytes"))
+    }
+
+    /// Reads a field key; returns (field number, wire type).
+    fn key(&mut self, ctx: &dyn Fn() -> String) -> Result<(u32, u8)> {
+        let key = self.varint(ctx)?;
+        if key > u64::from(u32::MAX) {
+            return Err(self.error(ctx(), format!("field key {key} is out of range")));
+        }
+        let number = (key >> 3) as u32;
+        let wire = (key & 7) as u8;
+        if number == 0 {
+            return Err(self.error(ctx(), "field number 0 is invalid (corrupt data?)"));
+        }
+        Ok((number, wire))
+    }
+
+    /// Reads a length prefix and checks that it fits in the enclosing message.
+    fn length(&mut self, end: u64, ctx: &dyn Fn() -> String) -> Result<u64> {
+        let len = self.varint(ctx)?;
+        let remaining = end.saturating_sub(self.pos);
+        if len > remaining {
+            return Err(self.error(
+                ctx(),
+                format!("length prefix {len} exceeds the {remaining} bytes left in the enclosing message"),
+            ));
+        }
+        Ok(len)
+    }
+
+    /// Copies one field (whose key was just read) into `out`, re-encoded, so that
+    /// prost can decode the small fields of a message in one go.
+    fn copy_field(
+        &mut self,
+        number: u32,
+        wire: u8,
+        end: u64,
+        out: &mut Vec<u8>,
+        ctx: &dyn Fn() -> String,
+    ) -> Result<()> {
+        let wire_type = match wire {
+            WIRE_VARINT => WireType::Varint,
+            WIRE_I64 => WireType::SixtyFourBit,
+            WIRE_LEN => WireType::LengthDelimited,
+            WIRE_I32 => WireType::ThirtyTwoBit,
+            3 | 4 => {
+                return Err(self.error(
+                    ctx(),
+                    format!("field {number} uses protobuf groups, which caffe.proto never uses (corrupt data?)"),
+                ))
+            }
+            other => {
+                return Err(self.error(
+                    ctx(),
+                    format!("field {number} has invalid wire type {other} (corrupt data?)"),
+                ))
+            }
+        };
+        encode_key(number, wire_type, out);
+        match wire {
+            WIRE_VARINT => {
+                let v = self.varint(ctx)?;
+                encode_varint(v, out);
+            }
+            WIRE_I64 | WIRE_I32 => {
+                let n = if wire == WIRE_I64 { 8 } else { 4 };
+                if end.saturating_sub(self.pos) < n {
+                    return Err(self.error(ctx(), "a fixed-size field runs past the end of its message"));
+                }
+                let start = out.len();
+                out.resize(start + n as usize, 0);
+                self.read_exact(&mut out[start..], ctx)?;
+            }
+            _ => {
+                let len = self.length(end, ctx)?;
+                encode_varint(len, out);
+                let start = out.len();
+                out.resize(start + len as usize, 0);
+                self.read_exact(&mut out[start..], ctx)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish<M: Message + Default>(&self, small: &[u8], ctx: &dyn Fn() -> String, start: u64) -> Result<M> {
+        M::decode(small).map_err(|e| Error::Binary {
+            path: self.path.to_path_buf(),
+            location: Location::Byte(start),
+            context: ctx(),
+            message: format!("invalid field: {e}"),
+        })
+    }
+
+    fn net(&mut self, end: u64) -> Result<NetParameter> {
+        let mut small = Vec::new();
+        let mut layers = Vec::new();
+        let mut v1_layers = Vec::new();
+        let start = self.pos;
+        let ctx = || String::new();
+        while self.pos < end {
+            let (number, wire) = self.key(&ctx)?;
+            match (number, wire) {
+                (field::NET_LAYER, WIRE_LEN) => {
+                    let len = self.length(end, &ctx)?;
+                    let index = layers.len();
+                    layers.push(self.layer(self.pos + len, index)?);
+                }
+                (field::NET_LAYERS_V1, WIRE_LEN) => {
+                    let len = self.length(end, &ctx)?;
+                    let index = v1_layers.len();
+                    v1_layers.push(self.v1_layer(self.pos + len, index)?);
+                }
+                _ => self.copy_field(number, wire, end, &mut small, &ctx)?,
+            }
+        }
+        if self.pos != end {
+            return Err(self.error(String::new(), "a field runs past the end of the file"));
+        }
+        let mut net: NetParameter = self.finish(&small, &ctx, start)?;
+        net.layer = layers;
+        net.layers = v1_layers;
+        Ok(net)
+    }
+
+    fn layer(&mut self, end: u64, index: usize) -> Result<LayerParameter> {
+        let start = self.pos;
+        let (small, blobs) = self.message_with_blobs(end, field::LAYER_BLOBS, index, |b: &[u8]| {
+            LayerParameter::decode(b).ok().and_then(|l| l.name)
+        })?;
+        let name_ctx = || format!("layer {index}: ");
+        let mut layer: LayerParameter = self.finish(&small, &name_ctx, start)?;
+        layer.blobs = blobs;
+        Ok(layer)
+    }
+
+    fn v1_layer(&mut self, end: u64, index: usize) -> Result<V1LayerParameter> {
+        let start = self.pos;
+        let (small, blobs) = self.message_with_blobs(end, field::V1_LAYER_BLOBS, index, |b: &[u8]| {
+            V1LayerParameter::decode(b).ok().and_then(|l| l.name)
+        })?;
+        let name_ctx = || format!("layers {index}: ");
+        let mut layer: V1LayerParameter = self.finish(&small, &name_ctx, start)?;
+        layer.blobs = blobs;
+        Ok(layer)
+    }
+
+    /// Splits a layer message into its small fields (raw) and its decoded blobs.
+    fn message_with_blobs(
+        &mut self,
+        end: u64,
+        blob_field: u32,
+        index: usize,
+        name_of: impl Fn(&[u8]) -> Option<String>,
+    ) -> Result<(Vec<u8>, Vec<BlobProto>)> {
+        let mut small = Vec::new();
+        let mut blobs = Vec::new();
+        let ctx = || format!("layer {index}: ");
+        while self.pos < end {
+            let (number, wire) = self.key(&ctx)?;
+            if number == blob_field && wire == WIRE_LEN {
+                let len = self.length(end, &ctx)?;
+                // Caffe writes a layer's name before its blobs, so errors can name it.
+                let name = name_of(&small).unwrap_or_default();
+                let blob_index = blobs.len();
+                let blob_ctx = || format!("layer {index} '{name}', blob {blob_index}: ");
+                blobs.push(self.blob(self.pos + len, &blob_ctx)?);
+            } else {
+                self.copy_field(number, wire, end, &mut small, &ctx)?;
+            }
+        }
+        if self.pos != end {
+            return Err(self.error(ctx(), "a field runs past the end of the layer"));
+        }
+        Ok((small, blobs))
+    }
+
+    fn blob(&mut self, end: u64, ctx: &dyn Fn() -> String) -> Result<BlobProto> {
+        let start = self.pos;
+        let mut small = Vec::new();
+        let (mut data, mut diff) = (Vec::new(), Vec::new());
+        let (mut double_data, mut double_diff) = (Vec::new(), Vec::new());
+        while self.pos < end {
+            let (number, wire) = self.key(ctx)?;
+            match (number, wire) {
+                (field::BLOB_DATA, WIRE_LEN) => self.packed_f32(end, &mut data, ctx)?,
+                (field::BLOB_DIFF, WIRE_LEN) => self.packed_f32(end, &mut diff, ctx)?,
+                (field::BLOB_DOUBLE_DATA, WIRE_LEN) => self.packed_f64(end, &mut double_data, ctx)?,
+                (field::BLOB_DOUBLE_DIFF, WIRE_LEN) => self.packed_f64(end, &mut double_diff, ctx)?,
+                // Unpacked repeated floats are legal protobuf; rare, so slow is fine.
+                (field::BLOB_DATA, WIRE_I32) => data.push(self.fixed32(end, ctx)?),
+                (field::BLOB_DIFF, WIRE_I32) => diff.push(self.fixed32(end, ctx)?),
+                (field::BLOB_DOUBLE_DATA, WIRE_I64) => double_data.push(self.fixed64(end, ctx)?),
+                (field::BLOB_DOUBLE_DIFF, WIRE_I64) => double_diff.push(self.fixed64(end, ctx)?),
+                _ => self.copy_field(number, wire, end, &mut small, ctx)?,
+            }
+        }
+        if self.pos != end {
+            return Err(self.error(ctx(), "a field runs past the end of the blob"));
+        }
+        let mut blob: BlobProto = self.finish(&small, ctx, start)?;
+        blob.data = data;
+        blob.diff = diff;
+        blob.double_data = double_data;
+        blob.double_diff = double_diff;
+        Ok(blob)
+    }
+
+    fn fixed32(&mut self, end: u64, ctx: &dyn Fn() -> String) -> Result<f32> {
+        if end.saturating_sub(self.pos) < 4 {
+            return Err(self.error(ctx(), "a float runs past the end of the blob"));
+        }
+        let mut b = [0u8; 4];
+        self.read_exact(&mut b, ctx)?;
+        Ok(f32::from_le_bytes(b))
+    }
+
+    fn fixed64(&mut self, end: u64, ctx: &dyn Fn() -> String) -> Result<f64> {
+        if end.saturating_sub(self.pos) < 8 {
+            return Err(self.error(ctx(), "a double runs past the end of the blob"));
+        }
+        let mut b = [0u8; 8];
+        self.read_exact(&mut b, ctx)?;
+        Ok(f64::from_le_bytes(b))
+    }
+
+    fn packed_f32(&mut self, end: u64, out: &mut Vec<f32>, ctx: &dyn Fn() -> String) -> Result<()> {
+        let len = self.length(end, ctx)?;
+        if len % 4 != 0 {
+            return Err(self.error(
+                ctx(),
+                format!("packed float data of {len} bytes is not a whole number of floats"),
+            ));
+        }
+        let n = (len / 4) as usize;
+        let start = out.len();
+        if start == 0 {
+            // A fresh zeroed allocation comes from the OS already zeroed: no memset.
+            *out = vec![0.0; n];
+        } else {
+            out.resize(start + n, 0.0);
+        }
+        self.read_exact(bytemuck::cast_slice_mut(&mut out[start..]), ctx)?;
+        if cfg!(target_endian = "big") {
+            for v in &mut out[start..] {
+                *v = f32::from_bits(u32::from_le(v.to_bits()));
+            }
+        }
+        Ok(())
+    }
+
+    fn packed_f64(&mut self, end: u64, out: &mut Vec<f64>, ctx: &dyn Fn() -> String) -> Result<()> {
+        let len = self.length(end, ctx)?;
+        if len % 8 != 0 {
+            return Err(self.error(
+                ctx(),
+                format!("packed double data of {len} bytes is not a whole number of doubles"),
+            ));
+        }
+        let n = (len / 8) as usize;
+        let start = out.len();
+        out.resize(start + n, 0.0);
+        self.read_exact(bytemuck::cast_slice_mut(&mut out[start..]), ctx)?;
+        if cfg!(target_endian = "big") {
+            for v in &mut out[start..] {
+                *v = f64::from_bits(u64::from_le(v.to_bits()));
+            }
+        }
+        Ok(())
+    }
+}
+
+// ------------------------------------------------------------------ encoding
+
+/// The number of bytes [`write_net`] writes for `net`.
+pub fn encoded_net_len(net: &NetParameter) -> u64 {
+    let shell = net_shell(net).encoded_len() as u64;
+    let v1: u64 = net
+        .layers
+        .iter()
+        .map(|l| framed_len(field::NET_LAYERS_V1, v1_layer_len(l)))
+        .sum();
+    let v2: u64 = net
+        .layer
+        .iter()
+        .map(|l| framed_len(field::NET_LAYER, layer_len(l)))
+        .sum();
+    shell + v1 + v2
+}
+
+/// Writes `net` as a binary `NetParameter` in the field order Caffe writes
+/// (fields by number, so a model Caffe saved is reproduced byte for byte),
+/// streaming each blob's floats from memory to `w` without a copy.
+pub fn write_net<W: Write>(net: &NetParameter, w: &mut W) -> std::io::Result<()> {
+    let shell = net_shell(net).encode_to_vec();
+    let split = split_point(&shell, field::NET_LAYERS_V1);
+    w.write_all(&shell[..split])?;
+    for layer in &net.layers {
+        let shell = layer.clone_without_blobs().encode_to_vec();
+        write_framed_layer(w, field::NET_LAYERS_V1, &shell, field::V1_LAYER_BLOBS, &layer.blobs)?;
+    }
+    w.write_all(&shell[split..])?;
+    for layer in &net.layer {
+        let shell = layer.clone_without_blobs().encode_to_vec();
+        write_framed_layer(w, field::NET_LAYER, &shell, field::LAYER_BLOBS, &layer.blobs)?;
+    }
+    Ok(())
+}
+
+/// Encodes one `BlobProto` (the `.binaryproto` format).
+pub fn write_blob<W: Write>(blob: &BlobProto, w: &mut W) -> std::io::Result<()> {
+    write_blob_body(blob, w)
+}
+
+fn net_shell(net: &NetParameter) -> NetParameter {
+    NetParameter {
+        name: net.name.clone(),
+        layers: Vec::new(),
+        input: net.input.clone(),
+        input_dim: net.input_dim.clone(),
+        force_backward: net.force_backward,
+        state: net.state.clone(),
+        debug_info: net.debug_info,
+        input_shape: net.input_shape.clone(),
+        layer: Vec::new(),
+    }
+}
+
+fn framed_len(number: u32, body: u64) -> u64 {
+    key_len(number) + encoded_len_varint(body) as u64 + body
+}
+
+fn key_len(number: u32) -> u64 {
+    encoded_len_varint(u64::from(number << 3)) as u64
+}
+
+fn layer_len(layer: &LayerParameter) -> u64 {
+    let shell = layer.clone_without_blobs().encoded_len() as u64;
+    shell
+        + layer
+            .blobs
+            .iter()
+            .map(|b| framed_len(field::LAYER_BLOBS, blob_len(b)))
+            .sum::<u64>()
+}
+
+fn v1_layer_len(layer: &V1LayerParameter) -> u64 {
+    let shell = layer.clone_without_blobs().encoded_len() as u64;
+    shell
+        + layer
+            .blobs
+            .iter()
+            .map(|b| framed_len(field::V1_LAYER_BLOBS, blob_len(b)))
+            .sum::<u64>()
+}
+
+fn packed_len(number: u32, bytes: u64) -> u64 {
+    if bytes == 0 {
+        0
+    } else {
+        framed_len(number, bytes)
+    }
+}
+
+fn blob_small(blob: &BlobProto) -> BlobProto {
+    BlobProto {
+        num: blob.num,
+        channels: blob.channels,
+        height: blob.height,
+        width: blob.width,
+        shape: blob.shape.clone(),
+        ..Default::default()
+    }
+}
+
+/// Encoded size of a blob body.
+pub(crate) fn blob_len(blob: &BlobProto) -> u64 {
+    blob_small(blob).encoded_len() as u64
+        + packed_len(field::BLOB_DATA, 4 * blob.data.len() as u64)
+        + packed_len(field::BLOB_DIFF, 4 * blob.diff.len() as u64)
+        + packed_len(field::BLOB_DOUBLE_DATA, 8 * blob.double_data.len() as u64)
+        + packed_len(field::BLOB_DOUBLE_DIFF, 8 * blob.double_diff.len() as u64)
+}
+
+fn write_framed_layer<W: Write>(
+    w: &mut W,
+    number: u32,
+    shell: &[u8],
+    blob_field: u32,
+    blobs: &[BlobProto],
+) -> std::io::Result<()> {
+    let body = shell.len() as u64 + blobs.iter().map(|b| framed_len(blob_field, blob_len(b))).sum::<u64>();
+    write_header(w, number, body)?;
+    let split = split_point(shell, blob_field);
+    w.write_all(&shell[..split])?;
+    for blob in blobs {
+        write_header(w, blob_field, blob_len(blob))?;
+        write_blob_body(blob, w)?;
+    }
+    w.write_all(&shell[split..])
+}
+
+fn write_header<W: Write>(w: &mut W, number: u32, len: u64) -> std::io::Result<()> {
+    let mut head = Vec::with_capacity(16);
+    encode_key(number, WireType::LengthDelimited, &mut head);
+    encode_varint(len, &mut head);
+    w.write_all(&head)
+}
+
+fn write_blob_body<W: Write>(blob: &BlobProto, w: &mut W) -> std::io::Result<()> {
+    let small = blob_small(blob).encode_to_vec();
+    // Fields 1-4 (legacy dims) come before data; field 7 (shape) after diff.
+    let split = split_point(&small, field::BLOB_DIFF);
+    w.write_all(&small[..split])?;
+    write_packed_f32(w, field::BLOB_DATA, &blob.data)?;
+    write_packed_f32(w, field::BLOB_DIFF, &blob.diff)?;
+    w.write_all(&small[split..])?;
+    write_packed_f64(w, field::BLOB_DOUBLE_DATA, &blob.double_data)?;
+    write_packed_f64(w, field::BLOB_DOUBLE_DIFF, &blob.double_diff)
+}
+
+fn write_packed_f32<W: Write>(w: &mut W, number: u32, values: &[f32]) -> std::io::Result<()> {
+    if values.is_empty() {
+        return Ok(());
+    }
+    write_header(w, number, 4 * values.len() as u64)?;
+    if cfg!(target_endian = "little") {
+        w.write_all(bytemuck::cast_slice(values))
+    } else {
+        for chunk in values.chunks(16 * 1024) {
+            let le: Vec<u8> = chunk.iter().flat_map(|v| v.to_le_bytes()).collect();
+            w.write_all(&le)?;
+        }
+        Ok(())
+    }
+}
+
+fn write_packed_f64<W: Write>(w: &mut W, number: u32, values: &[f64]) -> std::io::Result<()> {
+    if values.is_empty() {
+        return Ok(());
+    }
+    write_header(w, number, 8 * values.len() as u64)?;
+    if cfg!(target_endian = "little") {
+        w.write_all(bytemuck::cast_slice(values))
+    } else {
+        for chunk in values.chunks(16 * 1024) {
+            let le: Vec<u8> = chunk.iter().flat_map(|v| v.to_le_bytes()).collect();
+            w.write_all(&le)?;
+        }
+        Ok(())
+    }
+}
+
+/// The offset of the first field numbered above `number` in a message that prost
+/// encoded (prost writes fields in ascending number order).
+fn split_point(mut encoded: &[u8], number: u32) -> usize {
+    use prost::encoding::decode_varint;
+    let total = encoded.len();
+    while !encoded.is_empty() {
+        let here = total - encoded.len();
+        let Ok(key) = decode_varint(&mut encoded) else {
+            return here;
+        };
+        if (key >> 3) as u32 > number {
+            return here;
+        }
+        let skip = match (key & 7) as u8 {
+            WIRE_VARINT => {
+                if decode_varint(&mut encoded).is_err() {
+                    return total;
+                }
+                0
+            }
+            WIRE_I64 => 8,
+            WIRE_I32 => 4,
+            _ => match decode_varint(&mut encoded) {
+                Ok(len) => len as usize,
+                Err(_) => return total,
+            },
+        };
+        encoded = &encoded[skip.min(encoded.len())..];
+    }
+    total
+}

@@ -1,0 +1,141 @@
+//! Read and write Caffe models exactly as BVLC Caffe does.
+//!
+//! This crate knows bytes and Caffe's schema, nothing of graphs: it turns
+//! `.prototxt`, `.caffemodel`, `.binaryproto` and `.npy` files into the prost
+//! types of [`proto`] and back, upgrading legacy (V0/V1) nets on the way in.
+//!
+//! ```no_run
+//! let net = caffe_io::read_prototxt("deploy.prototxt".as_ref())?;
+//! let weights = caffe_io::read_caffemodel("weights.caffemodel".as_ref())?;
+//! for layer in &weights.layer {
+//!     for blob in &layer.blobs {
+//!         println!("{} {:?}", layer.name(), caffe_io::blob::blob_shape(blob));
+//!     }
+//! }
+//! caffe_io::write_prototxt("copy.prototxt".as_ref(), &net)?;
+//! # Ok::<(), caffe_io::Error>(())
+//! ```
+
+pub mod binary;
+pub mod blob;
+mod error;
+pub mod fs;
+pub mod npy;
+pub mod print;
+pub mod text;
+pub mod upgrade;
+
+pub mod proto {
+    //! Plain prost types generated from `proto/caffe.proto`.
+    #![allow(clippy::all, missing_docs)]
+    include!(concat!(env!("OUT_DIR"), "/caffe.rs"));
+    include!(concat!(env!("OUT_DIR"), "/caffe_extra.rs"));
+}
+
+use std::io::BufReader;
+use std::path::Path;
+
+pub use error::{Error, Location, Result};
+pub use npy::{read_npy_f32, read_npy_i64, write_npy_f32};
+pub use proto::{BlobProto, LayerParameter, NetParameter};
+
+use ndarray::ArrayD;
+
+/// Reads a `.prototxt` and upgrades legacy forms as Caffe does on load.
+pub fn read_prototxt(path: &Path) -> Result<NetParameter> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
+    parse_prototxt(&text, path)
+}
+
+/// Parses prototxt text (`path` names it in errors) and upgrades it.
+pub fn parse_prototxt(text: &str, path: &Path) -> Result<NetParameter> {
+    let mut net = text::parse_net(text, path)?;
+    upgrade::upgrade_net(&mut net, path)?;
+    Ok(net)
+}
+
+/// Reads a `.caffemodel`, streaming each weight blob from the file into its own
+/// buffer, then upgrades legacy forms and checks every blob's size.
+pub fn read_caffemodel(path: &Path) -> Result<NetParameter> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, "open", e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, "stat", e))?.len();
+    let reader = BufReader::with_capacity(1 << 20, file);
+    let net = binary::read_net(reader, len, path)?;
+    finish_weights(net, path)
+}
+
+/// Decodes `.caffemodel` bytes held in memory (`path` names them in errors).
+pub fn decode_caffemodel(bytes: &[u8], path: &Path) -> Result<NetParameter> {
+    let net = binary::decode_net(bytes, path)?;
+    finish_weights(net, path)
+}
+
+fn finish_weights(mut net: NetParameter, path: &Path) -> Result<NetParameter> {
+    upgrade::upgrade_net(&mut net, path)?;
+    for (index, layer) in net.layer.iter().enumerate() {
+        for (i, b) in layer.blobs.iter().enumerate() {
+            blob::check_blob(b).map_err(|e| {
+                Error::invalid(
+                    path,
+                    Location::Layer {
+                        index,
+                        name: layer.name().to_string(),
+                    },
+                    format!("blob {i}: {e}"),
+                )
+            })?;
+        }
+    }
+    Ok(net)
+}
+
+/// Writes `net` as Caffe-style prototxt (weights left out), atomically.
+pub fn write_prototxt(path: &Path, net: &NetParameter) -> Result<()> {
+    let text = print::net_to_prototxt(net);
+    fs::write_atomic(path, |w| std::io::Write::write_all(w, text.as_bytes()))
+}
+
+/// Writes `net` with its weight blobs as a binary `.caffemodel`, atomically,
+/// streaming the weights from memory to disk.
+pub fn write_caffemodel(path: &Path, net: &NetParameter) -> Result<()> {
+    fs::write_atomic(path, |w| binary::write_net(net, w))
+}
+
+/// Reads a `.binaryproto` blob (e.g. `imagenet_mean.binaryproto`) as an array.
+pub fn read_binaryproto(path: &Path) -> Result<ArrayD<f32>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read", e))?;
+    let blob = binary::decode_blob(&bytes, path)?;
+    blob::blob_into_array(blob).map_err(|e| Error::invalid(path, Location::File, e.to_string()))
+}
+
+/// Writes an array as a `.binaryproto` blob (legacy 4-D fields for 4-D arrays,
+/// as Caffe's own mean files), atomically.
+pub fn write_binaryproto(path: &Path, array: ndarray::ArrayViewD<'_, f32>) -> Result<()> {
+    let mut blob = blob::array_to_blob(array.view());
+    if array.ndim() == 4 {
+        let s = array.shape();
+        blob.num = Some(s[0] as i32);
+        blob.channels = Some(s[1] as i32);
+        blob.height = Some(s[2] as i32);
+        blob.width = Some(s[3] as i32);
+        blob.shape = None;
+    }
+    fs::write_atomic(path, |w| binary::write_blob(&blob, w))
+}
+
+/// Reads a mean file: `.npy` (e.g. `ilsvrc_2012_mean.npy`) or `.binaryproto`.
+/// A binaryproto mean of shape (1, C, H, W) is returned as (C, H, W), as
+/// pycaffe's `blobproto_to_array(...)[0]`.
+pub fn read_mean(path: &Path) -> Result<ArrayD<f32>> {
+    let is_npy = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    if is_npy {
+        return read_npy_f32(path);
+    }
+    let mean = read_binaryproto(path)?;
+    if mean.ndim() == 4 && mean.shape()[0] == 1 {
+        let shape = mean.shape()[1..].to_vec();
+        Ok(mean.into_shape_with_order(shape).expect("same element count"))
+    } else {
+        Ok(mean)
+    }
+}

@@ -1,0 +1,107 @@
+//! `.prototxt` parsing: protobuf text format of `caffe.NetParameter`, read with
+//! prost-reflect's text-format parser (comments, unquoted enum names, `layer`
+//! and legacy `layers` alike) and transcoded into the prost types. Unknown
+//! fields are errors, as in Caffe's `ReadProtoFromTextFile`.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor};
+
+use crate::error::{Error, Location, Result};
+use crate::proto::NetParameter;
+
+static DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/caffe_descriptor.bin"));
+
+/// The descriptor pool of `caffe.proto`, built once.
+pub fn pool() -> &'static DescriptorPool {
+    static POOL: OnceLock<DescriptorPool> = OnceLock::new();
+    POOL.get_or_init(|| DescriptorPool::decode(DESCRIPTOR_SET).expect("embedded caffe.proto descriptor is valid"))
+}
+
+/// The descriptor of a `caffe.*` message, e.g. `message("NetParameter")`.
+pub fn message(name: &str) -> MessageDescriptor {
+    pool()
+        .get_message_by_name(&format!("caffe.{name}"))
+        .unwrap_or_else(|| panic!("caffe.{name} is in caffe.proto"))
+}
+
+/// Parses the text of a `.prototxt`; `path` names it in errors. The net is
+/// returned as written: legacy forms are upgraded by [`crate::upgrade`].
+pub fn parse_net(text: &str, path: &Path) -> Result<NetParameter> {
+    let dynamic = parse_dynamic(text, message("NetParameter"), path)?;
+    dynamic.transcode_to::<NetParameter>().map_err(|e| Error::Text {
+        path: path.to_path_buf(),
+        location: Location::File,
+        message: format!("cannot convert to caffe.NetParameter: {e}"),
+    })
+}
+
+/// Parses protobuf text of any `caffe.*` message.
+pub fn parse_dynamic(text: &str, desc: MessageDescriptor, path: &Path) -> Result<DynamicMessage> {
+    DynamicMessage::parse_text_format(desc, text).map_err(|e| {
+        let offset = error_offset(&e).unwrap_or(text.len());
+        let (line, column) = line_column(text, offset);
+        let mut message = e.to_string();
+        if message.contains("not found for message") {
+            message.push_str(
+                " (the field is not in BVLC Caffe's caffe.proto: is this model from a fork of Caffe, or misspelled?)",
+            );
+        }
+        Error::Text {
+            path: path.to_path_buf(),
+            location: Location::LineColumn { line, column },
+            message,
+        }
+    })
+}
+
+fn error_offset(e: &prost_reflect::text_format::ParseError) -> Option<usize> {
+    use miette::Diagnostic as _;
+    e.labels()?.next().map(|label| label.offset())
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..floor_char_boundary(text, offset)];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+/// A prost `caffe.*` message as a dynamic one (for reflection-driven printing).
+pub fn to_dynamic<M: prost::Message>(msg: &M, type_name: &str) -> DynamicMessage {
+    let bytes = msg.encode_to_vec();
+    DynamicMessage::decode(message(type_name), bytes.as_slice()).expect("prost output decodes with its own schema")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_line_and_column_of_unknown_field() {
+        let text = "name: \"x\"\nlayer {\n  name: \"a\"\n  typo_field: 3\n}\n";
+        let err = parse_net(text, Path::new("net.prototxt")).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("net.prototxt:4:3:"), "{msg}");
+        assert!(msg.contains("typo_field"), "{msg}");
+    }
+
+    #[test]
+    fn accepts_comments_and_bare_enums() {
+        let text = "# a comment\nlayer { name: 'p' type: 'Pooling' pooling_param { pool: AVE kernel_size: 2 } }";
+        let net = parse_net(text, Path::new("p.prototxt")).unwrap();
+        let pool = net.layer[0].pooling_param.as_ref().unwrap();
+        assert_eq!(pool.pool(), crate::proto::pooling_parameter::PoolMethod::Ave);
+    }
+}

@@ -1,0 +1,1 @@
+//! Caffe nets as a typed graph (work in progress).

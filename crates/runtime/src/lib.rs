@@ -1,0 +1,1 @@
+//! Execution with tract (work in progress).
