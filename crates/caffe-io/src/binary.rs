@@ -129,7 +129,7 @@ impl<'p, R: BufRead> WireReader<'p, R> {
         if len > remaining {
             return Err(self.error(
                 ctx(),
-                format!("length prefix {len} exceeds the {remaining} bytes left in the enclosing message"),
+                format!("length prefix {len} exceeds the {remaining} bytes left in the enclosing message (truncated or corrupt file?)"),
             ));
         }
         Ok(len)

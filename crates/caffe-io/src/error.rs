@@ -18,12 +18,13 @@ pub enum Location {
     File,
 }
 
+/// Written right after the file name: `net.prototxt:3:7`, `w.caffemodel: byte 12`.
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Location::LineColumn { line, column } => write!(f, "{line}:{column}"),
-            Location::Byte(offset) => write!(f, "byte {offset}"),
-            Location::Layer { index, name } => write!(f, "layer {index} '{name}'"),
+            Location::LineColumn { line, column } => write!(f, ":{line}:{column}"),
+            Location::Byte(offset) => write!(f, ": byte {offset}"),
+            Location::Layer { index, name } => write!(f, ": layer {index} '{name}'"),
             Location::File => Ok(()),
         }
     }
@@ -42,7 +43,7 @@ pub enum Error {
     },
 
     /// A `.prototxt` is not valid protobuf text format for `caffe.NetParameter`.
-    #[error("{}:{location}: {message}", path.display())]
+    #[error("{}{location}: {message}", path.display())]
     Text {
         path: PathBuf,
         location: Location,
@@ -50,7 +51,7 @@ pub enum Error {
     },
 
     /// A binary protobuf file (`.caffemodel`, `.binaryproto`) is malformed.
-    #[error("{}: {location}: {context}{message}", path.display())]
+    #[error("{}{location}: {context}{message}", path.display())]
     Binary {
         path: PathBuf,
         location: Location,
@@ -60,7 +61,7 @@ pub enum Error {
     },
 
     /// A net or blob is well-formed protobuf but not a valid Caffe model.
-    #[error("{}: {location}: {message}", path.display())]
+    #[error("{}{location}: {message}", path.display())]
     Invalid {
         path: PathBuf,
         location: Location,

@@ -72,6 +72,13 @@ pub fn decode_caffemodel(bytes: &[u8], path: &Path) -> Result<NetParameter> {
 
 fn finish_weights(mut net: NetParameter, path: &Path) -> Result<NetParameter> {
     upgrade::upgrade_net(&mut net, path)?;
+    if net.layer.is_empty() {
+        return Err(Error::invalid(
+            path,
+            Location::File,
+            "holds no layers: the file is empty or is not a Caffe weight file",
+        ));
+    }
     for (index, layer) in net.layer.iter().enumerate() {
         for (i, b) in layer.blobs.iter().enumerate() {
             blob::check_blob(b).map_err(|e| {

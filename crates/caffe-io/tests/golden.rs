@@ -7,7 +7,10 @@ use caffe_io::blob::{blob_shape, blob_view};
 use caffe_io::{binary, print, read_caffemodel, read_npy_f32, read_prototxt, NetParameter};
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .canonicalize()
+        .unwrap()
 }
 
 fn golden_cases() -> Vec<PathBuf> {
