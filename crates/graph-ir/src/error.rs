@@ -1,0 +1,157 @@
+//! The one error type of graph-ir: every variant names the layer (or blob) it
+//! is about and, where shapes are involved, the shapes, because a user facing
+//! a 60-layer net cannot guess which of them Caffe would have rejected.
+
+use caffe_io::blob::BlobError;
+
+use crate::shape::{fmt_shape, fmt_shapes, Shape};
+
+/// Errors of graph-ir.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading or writing a model file failed (the file is named inside).
+    #[error(transparent)]
+    Io(#[from] caffe_io::Error),
+
+    /// The layer's type is not one this crate models.
+    #[error("layer '{layer}': unsupported layer type '{type_name}'; supported types: {}", supported.join(", "))]
+    UnsupportedLayer {
+        layer: String,
+        type_name: String,
+        supported: &'static [&'static str],
+    },
+
+    /// A bottom names a blob that no earlier layer produces (after phase filtering).
+    #[error(
+        "layer '{layer}' ({type_name}): bottom {index} '{blob}' is not produced by any earlier layer \
+         (layers excluded by the phase/stage rules do not count)"
+    )]
+    UnknownBottom {
+        layer: String,
+        type_name: String,
+        blob: String,
+        index: usize,
+    },
+
+    /// A top reuses a blob name without being in place (Caffe: "produced by multiple sources").
+    #[error(
+        "layer '{layer}' ({type_name}): top '{blob}' is already produced by layer '{producer}'; a layer may \
+         reuse a blob name only to compute in place (top i == bottom i), and only when no other layer also \
+         reads that blob (Caffe then inserts a Split and the in-place top becomes a second producer)"
+    )]
+    DuplicateTop {
+        layer: String,
+        type_name: String,
+        blob: String,
+        producer: String,
+    },
+
+    /// Wrong number of bottoms or tops for the layer type.
+    #[error("layer '{layer}' ({type_name}): has {actual} {what}, needs {expected}")]
+    BlobCount {
+        layer: String,
+        type_name: String,
+        /// "bottoms" or "tops".
+        what: &'static str,
+        /// e.g. "exactly 1", "at least 2", "1 or 2".
+        expected: String,
+        actual: usize,
+    },
+
+    /// A layer parameter is invalid on its own (Caffe would abort in LayerSetUp).
+    #[error("layer '{layer}' ({type_name}): {message}")]
+    InvalidParam {
+        layer: String,
+        type_name: String,
+        message: String,
+    },
+
+    /// The layer cannot take inputs of these shapes (Caffe would abort in Reshape).
+    #[error("layer '{layer}' ({type_name}): {message}; input shapes: {}", fmt_shapes(inputs))]
+    Shape {
+        layer: String,
+        type_name: String,
+        inputs: Vec<Shape>,
+        message: String,
+    },
+
+    /// A learnable param (weights, bias, ...) has the wrong shape.
+    #[error(
+        "layer '{layer}' ({type_name}): param {index} has shape {}, but the layer needs {}{hint}",
+        fmt_shape(actual),
+        fmt_shape(expected)
+    )]
+    ParamShape {
+        layer: String,
+        type_name: String,
+        index: usize,
+        expected: Shape,
+        actual: Shape,
+        /// Extra advice, e.g. how to learn the layer from scratch instead.
+        hint: &'static str,
+    },
+
+    /// A weight source has a different number of param blobs than the layer.
+    #[error("layer '{layer}' ({type_name}): the source gives {actual} param blobs, the layer has {expected}")]
+    ParamCount {
+        layer: String,
+        type_name: String,
+        expected: usize,
+        actual: usize,
+    },
+
+    /// A weight blob from a file is malformed.
+    #[error("layer '{layer}', param {index}: {source}")]
+    Blob {
+        layer: String,
+        index: usize,
+        #[source]
+        source: BlobError,
+    },
+
+    /// The shape of a blob is not known: an upstream data layer gets it from a
+    /// database (or an Input layer declares none).
+    #[error(
+        "blob '{blob}' has no known shape: layer '{layer}' ({type_name}) {reason}. Use the deploy prototxt, \
+         declare an Input layer with a shape, or give the shape with reshape_input(\"{input}\", dims)"
+    )]
+    UnknownShape {
+        blob: String,
+        layer: String,
+        type_name: String,
+        /// The top of the data layer to give a shape to.
+        input: String,
+        reason: String,
+    },
+
+    /// A layer's include and exclude rules are both set (Caffe refuses this).
+    #[error("layer '{layer}': specify either include rules or exclude rules, not both")]
+    IncludeAndExclude { layer: String },
+
+    /// No layer has this name.
+    #[error("no layer named '{0}'")]
+    NoSuchLayer(String),
+
+    /// No blob has this name.
+    #[error("no blob named '{0}'")]
+    NoSuchBlob(String),
+
+    /// The layer has fewer params than the index asked for.
+    #[error("layer '{layer}' has {count} params; there is no param {index}")]
+    NoSuchParam { layer: String, index: usize, count: usize },
+
+    /// `reshape_input` was given a blob that no Input or data layer produces.
+    #[error("blob '{blob}' is not a top of an Input or data layer, so it cannot be reshaped{hint}")]
+    NotAnInput { blob: String, hint: String },
+
+    /// A rewrite pass cannot apply to a layer.
+    #[error("{pass}: layer '{layer}': {message}")]
+    Pass {
+        pass: &'static str,
+        layer: String,
+        message: String,
+    },
+}
+
+/// Result with graph-ir's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

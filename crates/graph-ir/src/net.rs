@@ -1,0 +1,431 @@
+//! The net: layers in order (each its Caffe `LayerParameter`, typed op and
+//! params), the phase/stage filter of `Net::FilterNet`, and the blob table
+//! that shape inference fills as Caffe's `Net::Init` + `Reshape` would.
+//!
+//! Each layer keeps its original `LayerParameter` (without blobs) as the
+//! source of truth for its configuration: ops are derived from it at every
+//! inference, and saving writes it back, so fields this crate does not model
+//! survive. Passes that change a layer change that parameter.
+//!
+//! Nets whose data layers read their shapes from a database (train_val
+//! prototxts) load; blobs downstream of them have no shape, and asking for
+//! one is an [`Error::UnknownShape`] naming the data layer.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use caffe_io::proto::{LayerParameter, NetParameter, NetStateRule, Phase};
+use ndarray::ArrayD;
+
+use crate::error::{Error, Result};
+use crate::ops::{self, Op, ParamInit, Setup};
+use crate::shape::Shape;
+use crate::splits::{self, Expanded};
+use crate::weights;
+
+/// Which layers a net keeps: Caffe's `NetState` (phase, level, stages).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetState {
+    pub phase: Phase,
+    pub level: i32,
+    pub stages: Vec<String>,
+}
+
+impl Default for NetState {
+    /// TEST phase, level 0, no stages: what `caffe.Net(proto, caffe.TEST)` uses.
+    fn default() -> Self {
+        NetState {
+            phase: Phase::Test,
+            level: 0,
+            stages: Vec::new(),
+        }
+    }
+}
+
+impl NetState {
+    /// Caffe's `StateMeetsRule`.
+    pub fn meets(&self, rule: &NetStateRule) -> bool {
+        if rule.phase.is_some() && rule.phase() != self.phase {
+            return false;
+        }
+        if rule.min_level.is_some() && self.level < rule.min_level() {
+            return false;
+        }
+        if rule.max_level.is_some() && self.level > rule.max_level() {
+            return false;
+        }
+        rule.stage.iter().all(|s| self.stages.contains(s)) && !rule.not_stage.iter().any(|s| self.stages.contains(s))
+    }
+
+    /// Caffe's `FilterNet` decision: with include rules, kept when one is met;
+    /// otherwise kept unless an exclude rule is met.
+    pub fn includes(&self, layer: &LayerParameter) -> Result<bool> {
+        if !layer.include.is_empty() && !layer.exclude.is_empty() {
+            return Err(Error::IncludeAndExclude {
+                layer: layer.name().to_string(),
+            });
+        }
+        if layer.include.is_empty() {
+            Ok(!layer.exclude.iter().any(|r| self.meets(r)))
+        } else {
+            Ok(layer.include.iter().any(|r| self.meets(r)))
+        }
+    }
+}
+
+/// One layer: its Caffe parameter, its typed op and its learnable params.
+#[derive(Debug, Clone)]
+pub struct Layer {
+    proto: LayerParameter,
+    op: Op,
+    params: Vec<ArrayD<f32>>,
+    /// What the params must be, from the last inference (None: input unknown).
+    pub(crate) expected: Option<Vec<ParamInit>>,
+    /// Per param: it came with legacy 4-D dims and awaits its real shape.
+    pub(crate) legacy: Vec<bool>,
+    /// Shapes given by `reshape_input` to a data layer's tops.
+    pub(crate) data_shapes: Vec<Option<Shape>>,
+}
+
+impl Layer {
+    /// The layer's name.
+    pub fn name(&self) -> &str {
+        self.proto.name()
+    }
+
+    /// Caffe's type string ("Convolution", ...).
+    pub fn type_name(&self) -> &str {
+        self.proto.r#type()
+    }
+
+    /// The typed operation with its resolved parameters.
+    pub fn op(&self) -> &Op {
+        &self.op
+    }
+
+    /// Input blob names.
+    pub fn bottoms(&self) -> &[String] {
+        &self.proto.bottom
+    }
+
+    /// Output blob names.
+    pub fn tops(&self) -> &[String] {
+        &self.proto.top
+    }
+
+    /// Learnable params in Caffe's order (e.g. weights, bias).
+    pub fn params(&self) -> &[ArrayD<f32>] {
+        &self.params
+    }
+
+    /// The layer's Caffe parameter (without blobs), as it will be saved.
+    pub fn proto(&self) -> &LayerParameter {
+        &self.proto
+    }
+
+    /// True when top `i` is bottom `i` for some `i` (Caffe's in-place rule).
+    pub fn is_in_place(&self) -> bool {
+        self.tops().iter().zip(self.bottoms()).any(|(t, b)| t == b)
+    }
+
+    /// The layer's configuration (parameter and input overrides), to restore
+    /// after a failed change.
+    pub(crate) fn clone_config(&self) -> (LayerParameter, Vec<Option<Shape>>) {
+        (self.proto.clone(), self.data_shapes.clone())
+    }
+
+    pub(crate) fn restore_config(&mut self, (proto, data_shapes): (LayerParameter, Vec<Option<Shape>>)) {
+        self.proto = proto;
+        self.data_shapes = data_shapes;
+    }
+
+    pub(crate) fn proto_mut(&mut self) -> &mut LayerParameter {
+        &mut self.proto
+    }
+
+    pub(crate) fn params_mut(&mut self) -> &mut Vec<ArrayD<f32>> {
+        &mut self.params
+    }
+
+    /// A new layer from a parameter; its op is set at the next inference.
+    pub(crate) fn from_proto(mut proto: LayerParameter, phase: Phase) -> Result<Layer> {
+        let blobs = std::mem::take(&mut proto.blobs);
+        // The op as written, so that the layer is typed even before inference.
+        let op = ops::setup(&proto, phase, None)?.op;
+        let mut layer = Layer {
+            data_shapes: vec![None; proto.top.len()],
+            proto,
+            op,
+            params: Vec::new(),
+            expected: None,
+            legacy: Vec::new(),
+        };
+        // Blobs written into the prototxt itself are the layer's initial params.
+        if !blobs.is_empty() {
+            let name = layer.name().to_string();
+            for (index, blob) in blobs.into_iter().enumerate() {
+                let legacy = caffe_io::blob::uses_legacy_dims(&blob);
+                let array = caffe_io::blob::blob_into_array(blob).map_err(|source| Error::Blob {
+                    layer: name.clone(),
+                    index,
+                    source,
+                })?;
+                layer.params.push(array);
+                layer.legacy.push(legacy);
+            }
+        }
+        Ok(layer)
+    }
+}
+
+/// Why a blob has no shape: the data or input layer at its root.
+#[derive(Debug, Clone)]
+pub(crate) struct UnknownCause {
+    pub layer: String,
+    pub type_name: String,
+    pub input: String,
+    pub reason: String,
+}
+
+/// A Caffe net: layers in order, their params, and the shapes of its blobs.
+#[derive(Debug, Clone)]
+pub struct Net {
+    /// The NetParameter's fields other than layers, kept for saving.
+    pub(crate) header: NetParameter,
+    pub(crate) state: NetState,
+    pub(crate) layers: Vec<Layer>,
+    pub(crate) shapes: HashMap<String, Shape>,
+    pub(crate) unknown: HashMap<String, UnknownCause>,
+    /// Names of the layers the phase/stage rules left out.
+    pub(crate) filtered_out: Vec<String>,
+}
+
+/// The result of inferring every shape, before it is committed.
+struct Inference {
+    setups: Vec<Setup>,
+    shapes: HashMap<String, Shape>,
+    unknown: HashMap<String, UnknownCause>,
+}
+
+impl Net {
+    /// Builds a TEST-phase net from a parameter, optionally with weights
+    /// (matched to layers by name, as Caffe's `CopyTrainedLayersFrom`).
+    pub fn from_proto(param: NetParameter, weights: Option<NetParameter>) -> Result<Net> {
+        Self::from_proto_with_state(param, weights, &NetState::default())
+    }
+
+    /// Builds a net for `state`: its phase and level replace the prototxt's,
+    /// its stages add to the prototxt's (as `caffe::Net(file, phase, level, stages)`).
+    pub fn from_proto_with_state(
+        mut param: NetParameter,
+        weights: Option<NetParameter>,
+        state: &NetState,
+    ) -> Result<Net> {
+        let mut state = state.clone();
+        if let Some(s) = &param.state {
+            let mut stages = s.stage.clone();
+            stages.extend(state.stages.iter().cloned());
+            state.stages = stages;
+        }
+        let all = std::mem::take(&mut param.layer);
+        let mut layers = Vec::with_capacity(all.len());
+        let mut filtered_out = Vec::new();
+        for proto in all {
+            if state.includes(&proto)? {
+                layers.push(Layer::from_proto(proto, state.phase)?);
+            } else {
+                filtered_out.push(proto.name().to_string());
+            }
+        }
+        let mut net = Net {
+            header: param,
+            state,
+            layers,
+            shapes: HashMap::new(),
+            unknown: HashMap::new(),
+            filtered_out,
+        };
+        // Shapes first, then weights (checked against them), then fillers for the rest.
+        net.infer_and_commit(false)?;
+        if let Some(w) = weights {
+            weights::copy_from_proto(&mut net, w)?;
+        }
+        net.infer_and_commit(true)?;
+        Ok(net)
+    }
+
+    /// Reads a prototxt (and optionally a caffemodel) and builds the TEST-phase net.
+    pub fn load(prototxt: impl AsRef<Path>, weights: Option<&Path>) -> Result<Net> {
+        Self::load_with_state(prototxt, weights, &NetState::default())
+    }
+
+    /// As [`Net::load`], for a given phase/level/stages.
+    pub fn load_with_state(prototxt: impl AsRef<Path>, weights: Option<&Path>, state: &NetState) -> Result<Net> {
+        let param = caffe_io::read_prototxt(prototxt.as_ref())?;
+        let weights = weights.map(caffe_io::read_caffemodel).transpose()?;
+        Self::from_proto_with_state(param, weights, state)
+    }
+
+    /// The net's name.
+    pub fn name(&self) -> &str {
+        self.header.name()
+    }
+
+    /// The state the net was filtered with.
+    pub fn state(&self) -> &NetState {
+        &self.state
+    }
+
+    /// The layers in order (Caffe's automatic Split layers are not among them).
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// The first layer with this name.
+    pub fn layer(&self, name: &str) -> Option<&Layer> {
+        self.layers.iter().find(|l| l.name() == name)
+    }
+
+    /// Index of the first layer with this name.
+    pub fn layer_index(&self, name: &str) -> Result<usize> {
+        self.layers
+            .iter()
+            .position(|l| l.name() == name)
+            .ok_or_else(|| Error::NoSuchLayer(name.to_string()))
+    }
+
+    /// Names of the layers the phase/stage rules left out, in file order.
+    pub fn filtered_out(&self) -> &[String] {
+        &self.filtered_out
+    }
+
+    /// The split-expanded view (pycaffe's blob listing, outputs).
+    pub(crate) fn expanded(&self) -> Result<Expanded> {
+        splits::expand(&self.layers)
+    }
+
+    pub(crate) fn layers_mut(&mut self) -> &mut Vec<Layer> {
+        &mut self.layers
+    }
+
+    /// Re-checks the wiring and re-infers every shape and op after a change,
+    /// creating params for layers that gained a known shape.
+    pub(crate) fn refresh(&mut self) -> Result<()> {
+        self.infer_and_commit(true)
+    }
+
+    /// Infers, checks params against the new shapes, then commits; on error
+    /// nothing changes. With `init`, missing params are created from fillers.
+    pub(crate) fn infer_and_commit(&mut self, init: bool) -> Result<()> {
+        splits::expand(&self.layers)?;
+        let inference = self.infer()?;
+        for (layer, setup) in self.layers.iter().zip(&inference.setups) {
+            if let Some(expected) = &setup.params {
+                weights::check_params(layer, expected)?;
+            }
+        }
+        let Inference {
+            setups,
+            shapes,
+            unknown,
+        } = inference;
+        for (layer, setup) in self.layers.iter_mut().zip(setups) {
+            layer.op = setup.op;
+            layer.expected = setup.params;
+            weights::settle_params(layer, init);
+        }
+        self.shapes = shapes;
+        self.unknown = unknown;
+        Ok(())
+    }
+
+    /// Runs every layer's setup in order, as `Net::Init` then `Reshape`.
+    fn infer(&self) -> Result<Inference> {
+        let mut shapes: HashMap<String, Shape> = HashMap::new();
+        let mut unknown: HashMap<String, UnknownCause> = HashMap::new();
+        let mut setups = Vec::with_capacity(self.layers.len());
+        for layer in &self.layers {
+            let mut inputs = Vec::with_capacity(layer.bottoms().len());
+            let mut cause = None;
+            for b in layer.bottoms() {
+                match shapes.get(b) {
+                    Some(s) => inputs.push(s.clone()),
+                    None => {
+                        if cause.is_none() {
+                            cause = unknown.get(b).cloned();
+                        }
+                    }
+                }
+            }
+            let known = inputs.len() == layer.bottoms().len();
+            let mut setup = ops::setup(&layer.proto, self.state.phase, known.then_some(&inputs[..]))?;
+            for (slot, given) in setup.tops.iter_mut().zip(&layer.data_shapes) {
+                if given.is_some() {
+                    slot.clone_from(given);
+                }
+            }
+            // Input and data ops report the shapes their tops really have.
+            match &mut setup.op {
+                Op::Input(p) => p.shapes.clone_from(&setup.tops),
+                Op::Data(p) => p.shapes.clone_from(&setup.tops),
+                _ => {}
+            }
+            for (i, top) in layer.tops().iter().enumerate() {
+                match &setup.tops[i] {
+                    Some(s) => {
+                        shapes.insert(top.clone(), s.clone());
+                        unknown.remove(top);
+                    }
+                    None => {
+                        let why = cause.clone().unwrap_or_else(|| source_cause(layer, top));
+                        shapes.remove(top);
+                        unknown.insert(top.clone(), why);
+                    }
+                }
+            }
+            setups.push(setup);
+        }
+        Ok(Inference {
+            setups,
+            shapes,
+            unknown,
+        })
+    }
+
+    /// The shape of a known blob, or the error explaining why it is unknown.
+    pub(crate) fn shape_of(&self, blob: &str) -> Result<&Shape> {
+        if let Some(s) = self.shapes.get(blob) {
+            return Ok(s);
+        }
+        match self.unknown.get(blob) {
+            Some(c) => Err(Error::UnknownShape {
+                blob: blob.to_string(),
+                layer: c.layer.clone(),
+                type_name: c.type_name.clone(),
+                input: c.input.clone(),
+                reason: c.reason.clone(),
+            }),
+            None => Err(Error::NoSuchBlob(blob.to_string())),
+        }
+    }
+}
+
+/// Why a data/input layer's own top has no shape.
+fn source_cause(layer: &Layer, top: &str) -> UnknownCause {
+    let reason = match layer.type_name() {
+        "Input" => "declares no shape for it".to_string(),
+        "HDF5Data" => "reads its shapes from its HDF5 files".to_string(),
+        "ImageData" => "reads its shape from its images".to_string(),
+        "WindowData" => "reads its shape from its windows file".to_string(),
+        _ => match layer.proto().data_param.as_ref().and_then(|p| p.source.as_deref()) {
+            Some(source) => format!("reads its shape from its database '{source}'"),
+            None => "reads its shape from its database".to_string(),
+        },
+    };
+    UnknownCause {
+        layer: layer.name().to_string(),
+        type_name: layer.type_name().to_string(),
+        input: top.to_string(),
+        reason,
+    }
+}

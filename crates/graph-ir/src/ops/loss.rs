@@ -1,0 +1,86 @@
+//! Loss and Accuracy layers, kept so that train_val nets load: as Caffe's
+//! `LossLayer`, a loss outputs a scalar `()` (SoftmaxWithLoss's optional
+//! second top is the softmax, shaped like bottom 0); Accuracy outputs a scalar
+//! and, with a second top, per-class accuracies `(C,)`, C = bottom 0's `axis`.
+
+use caffe_io::proto::LayerParameter;
+
+use super::{LayerCtx, Op, Setup};
+use crate::error::Result;
+use crate::shape::{count, Shape};
+
+/// Loss layer types this crate knows.
+pub const LOSS_TYPES: &[&str] = &[
+    "SoftmaxWithLoss",
+    "EuclideanLoss",
+    "SigmoidCrossEntropyLoss",
+    "HingeLoss",
+    "InfogainLoss",
+    "MultinomialLogisticLoss",
+    "ContrastiveLoss",
+];
+
+/// True for the loss layer types of [`LOSS_TYPES`].
+pub fn is_loss(type_name: &str) -> bool {
+    LOSS_TYPES.contains(&type_name)
+}
+
+/// A loss layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LossParams {
+    /// Caffe's type string, e.g. "SoftmaxWithLoss".
+    pub kind: String,
+    /// `loss_param.ignore_label`.
+    pub ignore_label: Option<i32>,
+}
+
+/// Accuracy parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccuracyParams {
+    pub top_k: usize,
+    pub axis: i32,
+    pub ignore_label: Option<i32>,
+}
+
+pub(crate) fn setup_loss(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>) -> Result<Setup> {
+    let params = LossParams {
+        kind: ctx.type_name.to_string(),
+        ignore_label: layer.loss_param.as_ref().and_then(|p| p.ignore_label),
+    };
+    let Some(inputs) = bottoms else {
+        return Ok(Setup::unknown(Op::Loss(params), ctx.num_tops));
+    };
+    if inputs[0].first() != inputs[1].first() {
+        return Err(ctx.shape_error(inputs, "the data and label should have the same first dimension"));
+    }
+    let mut tops = vec![Vec::new()];
+    if ctx.num_tops > 1 {
+        tops.push(inputs[0].clone());
+    }
+    tops.truncate(ctx.num_tops);
+    Ok(Setup::known(Op::Loss(params), tops, Vec::new()))
+}
+
+pub(crate) fn setup_accuracy(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>) -> Result<Setup> {
+    let p = layer.accuracy_param.unwrap_or_default();
+    let mut params = AccuracyParams {
+        top_k: p.top_k() as usize,
+        axis: p.axis(),
+        ignore_label: p.ignore_label,
+    };
+    let Some(inputs) = bottoms else {
+        return Ok(Setup::unknown(Op::Accuracy(params), ctx.num_tops));
+    };
+    let axis = ctx.axis(params.axis, inputs, 0, "accuracy_param.axis")?;
+    let (pred, label) = (&inputs[0], &inputs[1]);
+    let outer_inner = count(pred, 0, axis) * count(pred, axis + 1, pred.len());
+    if outer_inner != count(label, 0, label.len()) {
+        return Err(ctx.shape_error(inputs, "the number of labels must match the number of predictions"));
+    }
+    params.axis = axis as i32;
+    let mut tops = vec![Vec::new()];
+    if ctx.num_tops > 1 {
+        tops.push(vec![pred[axis]]);
+    }
+    Ok(Setup::known(Op::Accuracy(params), tops, Vec::new()))
+}

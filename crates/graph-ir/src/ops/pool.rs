@@ -1,0 +1,229 @@
+//! Pooling: as Caffe's `PoolingLayer::LayerSetUp`/`Reshape`. Output size
+//! `ceil((H + 2p - k) / s) + 1` (CEIL, the default) or with floor (FLOOR),
+//! computed in f32 as Caffe does; when any pad is nonzero, an output whose last
+//! window would start at or past `H + p` is clipped by one, on each axis.
+//! Global pooling takes the whole input plane (pad 0, stride 1).
+
+use caffe_io::proto::pooling_parameter::{PoolMethod as ProtoMethod, RoundMode as ProtoRound};
+use caffe_io::proto::LayerParameter;
+
+use super::{LayerCtx, Op, Setup};
+use crate::error::Result;
+use crate::shape::Shape;
+
+/// Pooling method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolMethod {
+    Max,
+    Ave,
+    /// Stochastic pooling: at test time a probability-weighted average.
+    Stochastic,
+}
+
+/// How the output size is rounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoundMode {
+    Ceil,
+    Floor,
+}
+
+/// Resolved pooling parameters; `kernel`, `stride`, `pad` are `[h, w]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolParams {
+    pub method: PoolMethod,
+    /// `global_pooling: true`; `kernel` is then the input's `[H, W]`.
+    pub global: bool,
+    pub kernel: Vec<usize>,
+    pub stride: Vec<usize>,
+    pub pad: Vec<usize>,
+    pub round_mode: RoundMode,
+}
+
+impl PoolParams {
+    /// Parses `pooling_param` and checks it as `LayerSetUp`. For global
+    /// pooling the kernel is left `[0, 0]` until [`PoolParams::resolve`].
+    pub fn from_layer(ctx: &LayerCtx<'_>, layer: &LayerParameter) -> Result<Self> {
+        let p = layer.pooling_param.unwrap_or_default();
+        let global = p.global_pooling();
+        let has_hw = p.kernel_h.is_some() && p.kernel_w.is_some();
+        if global {
+            if p.kernel_size.is_some() || p.kernel_h.is_some() || p.kernel_w.is_some() {
+                return Err(ctx.invalid("with global_pooling: true the kernel size cannot be specified"));
+            }
+        } else if p.kernel_size.is_some() == has_hw {
+            return Err(ctx.invalid(if p.kernel_size.is_some() {
+                "the kernel size is kernel_size OR kernel_h and kernel_w; not both"
+            } else {
+                "a kernel size is required: kernel_size, or both kernel_h and kernel_w"
+            }));
+        }
+        let pad_ok =
+            (p.pad.is_none() && p.pad_h.is_some() && p.pad_w.is_some()) || (p.pad_h.is_none() && p.pad_w.is_none());
+        if !pad_ok {
+            return Err(ctx.invalid("pad is pad OR pad_h and pad_w (both)"));
+        }
+        let stride_ok = (p.stride.is_none() && p.stride_h.is_some() && p.stride_w.is_some())
+            || (p.stride_h.is_none() && p.stride_w.is_none());
+        if !stride_ok {
+            return Err(ctx.invalid("stride is stride OR stride_h and stride_w (both)"));
+        }
+        let kernel = if global {
+            vec![0, 0]
+        } else if let Some(k) = p.kernel_size {
+            vec![k as usize; 2]
+        } else {
+            vec![p.kernel_h() as usize, p.kernel_w() as usize]
+        };
+        let pad = if p.pad_h.is_some() {
+            vec![p.pad_h() as usize, p.pad_w() as usize]
+        } else {
+            vec![p.pad() as usize; 2]
+        };
+        let stride = if p.stride_h.is_some() {
+            vec![p.stride_h() as usize, p.stride_w() as usize]
+        } else {
+            vec![p.stride() as usize; 2]
+        };
+        let method = match p.pool() {
+            ProtoMethod::Max => PoolMethod::Max,
+            ProtoMethod::Ave => PoolMethod::Ave,
+            ProtoMethod::Stochastic => PoolMethod::Stochastic,
+        };
+        if !global && kernel.contains(&0) {
+            return Err(ctx.invalid("filter dimensions cannot be zero"));
+        }
+        if stride.contains(&0) {
+            return Err(ctx.invalid("stride cannot be zero"));
+        }
+        if global && (pad != [0, 0] || stride != [1, 1]) {
+            return Err(ctx.invalid("with global_pooling: true only pad = 0 and stride = 1 are allowed"));
+        }
+        if pad != [0, 0] {
+            if method == PoolMethod::Stochastic {
+                return Err(ctx.invalid("padding is implemented only for average and max pooling"));
+            }
+            if !global && (pad[0] >= kernel[0] || pad[1] >= kernel[1]) {
+                return Err(ctx.invalid(format!("pad {pad:?} must be smaller than the kernel {kernel:?}")));
+            }
+        }
+        let round_mode = match p.round_mode() {
+            ProtoRound::Ceil => RoundMode::Ceil,
+            ProtoRound::Floor => RoundMode::Floor,
+        };
+        Ok(PoolParams {
+            method,
+            global,
+            kernel,
+            stride,
+            pad,
+            round_mode,
+        })
+    }
+
+    /// Sets the kernel of global pooling to the input's plane.
+    pub fn resolve(&mut self, input: &[usize]) {
+        if self.global && input.len() == 4 {
+            self.kernel = vec![input[2], input[3]];
+        }
+    }
+
+    /// `(N, C, pooled_h, pooled_w)` for a 4-D input (after [`PoolParams::resolve`]).
+    pub fn output_shape(&self, ctx: &LayerCtx<'_>, inputs: &[Shape]) -> Result<Shape> {
+        let input = &inputs[0];
+        if input.len() != 4 {
+            return Err(ctx.shape_error(inputs, "input must have 4 axes (num, channels, height, width)"));
+        }
+        let padded = self.pad != [0, 0];
+        let mut top = vec![input[0], input[1]];
+        for axis in 0..2 {
+            let out = pooled_size(
+                input[2 + axis],
+                self.kernel[axis],
+                self.stride[axis],
+                self.pad[axis],
+                self.round_mode,
+                padded,
+            );
+            match out {
+                Some(o) => top.push(o),
+                None => {
+                    return Err(ctx.shape_error(
+                        inputs,
+                        format!(
+                            "kernel {:?}, stride {:?}, pad {:?} give no valid output on spatial axis {axis}",
+                            self.kernel, self.stride, self.pad
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(top)
+    }
+}
+
+/// One pooled size, exactly as Caffe computes it: f32 division, ceil or
+/// floor, +1; then, when the layer has any padding, drop the last window if it
+/// would start at or past `len + pad`. `None` when Caffe would abort.
+pub fn pooled_size(
+    len: usize,
+    kernel: usize,
+    stride: usize,
+    pad: usize,
+    mode: RoundMode,
+    padded: bool,
+) -> Option<usize> {
+    let span = (len + 2 * pad) as i64 - kernel as i64;
+    let ratio = span as f32 / stride as f32;
+    let rounded = match mode {
+        RoundMode::Ceil => ratio.ceil(),
+        RoundMode::Floor => ratio.floor(),
+    };
+    let mut out = rounded as i64 + 1;
+    let limit = (len + pad) as i64;
+    if padded {
+        if (out - 1) * stride as i64 >= limit {
+            out -= 1;
+        }
+        if (out - 1) * stride as i64 >= limit {
+            return None;
+        }
+    }
+    usize::try_from(out).ok()
+}
+
+pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>) -> Result<Setup> {
+    let mut params = PoolParams::from_layer(ctx, layer)?;
+    let Some(inputs) = bottoms else {
+        return Ok(Setup::unknown(Op::Pooling(params), ctx.num_tops));
+    };
+    params.resolve(&inputs[0]);
+    let top = params.output_shape(ctx, inputs)?;
+    // A second top (MAX only) is the argmax mask, shaped like the output.
+    let tops = vec![top; ctx.num_tops];
+    Ok(Setup::known(Op::Pooling(params), tops, Vec::new()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caffenet_sizes() {
+        assert_eq!(pooled_size(55, 3, 2, 0, RoundMode::Ceil, false), Some(27));
+        assert_eq!(pooled_size(13, 3, 2, 0, RoundMode::Ceil, false), Some(6));
+        assert_eq!(pooled_size(111, 3, 2, 0, RoundMode::Ceil, false), Some(55));
+    }
+
+    #[test]
+    fn ceil_floor_and_clip() {
+        // ceil((6 - 3) / 2) + 1 = 3 vs floor: 2.
+        assert_eq!(pooled_size(6, 3, 2, 0, RoundMode::Ceil, false), Some(3));
+        assert_eq!(pooled_size(6, 3, 2, 0, RoundMode::Floor, false), Some(2));
+        // H=5, k=3, s=2, p=1: ceil(4/2)+1 = 3; (3-1)*2 = 4 < 6: kept.
+        assert_eq!(pooled_size(5, 3, 2, 1, RoundMode::Ceil, true), Some(3));
+        // H=6, k=2, s=2, p=1: ceil(6/2)+1 = 4; (4-1)*2 = 6 >= 7? no: kept.
+        assert_eq!(pooled_size(6, 2, 2, 1, RoundMode::Ceil, true), Some(4));
+        // H=4, k=2, s=3, p=1: ceil(4/3)+1 = 3; (3-1)*3 = 6 >= 5: clipped to 2.
+        assert_eq!(pooled_size(4, 2, 3, 1, RoundMode::Ceil, true), Some(2));
+    }
+}

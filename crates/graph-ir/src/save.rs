@@ -1,0 +1,49 @@
+//! Net -> NetParameter for caffe-io to write: each layer's kept
+//! `LayerParameter` (so fields this crate does not model survive) and, for
+//! the caffemodel, its params as blobs with a modern `shape`.
+
+use std::path::Path;
+
+use caffe_io::blob::{array_into_blob, array_to_blob};
+use caffe_io::proto::NetParameter;
+
+use crate::error::Result;
+use crate::net::Net;
+
+impl Net {
+    /// The net as a parameter without weights (what the prototxt holds).
+    pub fn to_proto(&self) -> NetParameter {
+        let mut param = self.header.clone();
+        param.layer = self.layers.iter().map(|l| l.proto().clone_without_blobs()).collect();
+        param
+    }
+
+    /// The net with a copy of its params as blobs (what a caffemodel holds).
+    pub fn to_weights_proto(&self) -> NetParameter {
+        let mut param = self.to_proto();
+        for (proto, layer) in param.layer.iter_mut().zip(&self.layers) {
+            proto.blobs = layer.params().iter().map(|p| array_to_blob(p.view())).collect();
+        }
+        param
+    }
+
+    /// As [`Net::to_weights_proto`], moving the param buffers instead of copying them.
+    pub fn into_weights_proto(self) -> NetParameter {
+        let mut param = self.to_proto();
+        for (proto, mut layer) in param.layer.iter_mut().zip(self.layers) {
+            proto.blobs = std::mem::take(layer.params_mut())
+                .into_iter()
+                .map(array_into_blob)
+                .collect();
+        }
+        param
+    }
+
+    /// Writes the net as a `.prototxt` and its params as a `.caffemodel`
+    /// (each written atomically). Reloading both gives the same net.
+    pub fn save(&self, prototxt: impl AsRef<Path>, caffemodel: impl AsRef<Path>) -> Result<()> {
+        caffe_io::write_prototxt(prototxt.as_ref(), &self.to_proto())?;
+        caffe_io::write_caffemodel(caffemodel.as_ref(), &self.to_weights_proto())?;
+        Ok(())
+    }
+}

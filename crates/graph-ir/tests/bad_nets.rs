@@ -1,0 +1,261 @@
+//! Inconsistent nets give errors that name the layer and the shapes, never panics.
+
+mod common;
+
+use caffe_io::proto::{BlobProto, BlobShape, LayerParameter, NetParameter};
+use common::parse;
+use graph_ir::{Error, Net};
+
+const DATA: &str =
+    r#"layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 3 dim: 8 dim: 8 } } }"#;
+
+// The error carries names and shapes by value; size does not matter in a test.
+#[allow(clippy::result_large_err)]
+fn build(layers: &str) -> Result<Net, Error> {
+    Net::from_proto(parse(&format!("{DATA}\n{layers}")), None)
+}
+
+#[test]
+fn missing_bottom_names_the_layer_and_blob() {
+    let err = build(r#"layer { name: "conv" type: "Convolution" bottom: "nope" top: "conv" convolution_param { num_output: 2 kernel_size: 1 } }"#)
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::UnknownBottom { layer, blob, .. } if layer == "conv" && blob == "nope"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("'nope'"), "{err}");
+}
+
+#[test]
+fn concat_mismatch_names_the_layer_and_shapes() {
+    let err = build(
+        r#"layer { name: "other" type: "Input" top: "other" input_param { shape { dim: 1 dim: 3 dim: 5 dim: 5 } } }
+           layer { name: "cat" type: "Concat" bottom: "data" bottom: "other" top: "cat" }"#,
+    )
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        matches!(&err, Error::Shape { layer, inputs, .. } if layer == "cat" && inputs.len() == 2),
+        "{err:?}"
+    );
+    assert!(
+        message.contains("(1, 3, 8, 8)") && message.contains("(1, 3, 5, 5)"),
+        "{message}"
+    );
+}
+
+#[test]
+fn eltwise_mismatch_names_the_layer_and_shapes() {
+    let err = build(
+        r#"layer { name: "pool" type: "Pooling" bottom: "data" top: "pool" pooling_param { kernel_size: 2 stride: 2 } }
+           layer { name: "sum" type: "Eltwise" bottom: "data" bottom: "pool" top: "sum" }"#,
+    )
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("'sum'") && message.contains("(1, 3, 4, 4)"),
+        "{message}"
+    );
+}
+
+fn blob(shape: &[i64], fill: f32) -> BlobProto {
+    let count: i64 = shape.iter().product();
+    BlobProto {
+        shape: Some(BlobShape { dim: shape.to_vec() }),
+        data: vec![fill; count as usize],
+        ..Default::default()
+    }
+}
+
+fn weights(layer: &str, blobs: Vec<BlobProto>) -> NetParameter {
+    NetParameter {
+        layer: vec![LayerParameter {
+            name: Some(layer.to_string()),
+            blobs,
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+const CONV: &str = r#"layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" convolution_param { num_output: 4 kernel_size: 3 } }"#;
+
+#[test]
+fn wrong_weight_shape_names_the_layer_and_both_shapes() {
+    let net = parse(&format!("{DATA}\n{CONV}"));
+    let err = Net::from_proto(
+        net,
+        Some(weights("conv", vec![blob(&[4, 3, 5, 5], 0.0), blob(&[4], 0.0)])),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::ParamShape { layer, index: 0, expected, actual, .. }
+            if layer == "conv" && expected == &[4, 3, 3, 3] && actual == &[4, 3, 5, 5]),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("(4, 3, 5, 5)") && message.contains("(4, 3, 3, 3)") && message.contains("rename"),
+        "{message}"
+    );
+}
+
+#[test]
+fn wrong_weight_count_is_an_error() {
+    let net = parse(&format!("{DATA}\n{CONV}"));
+    let err = Net::from_proto(net, Some(weights("conv", vec![blob(&[4, 3, 3, 3], 0.0)]))).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::ParamCount {
+                expected: 2,
+                actual: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn modern_shaped_blob_gets_no_legacy_tolerance() {
+    // (1, 1, 4, 27) written with a modern shape is not (4, 27): only legacy dims are tolerated.
+    let net = parse(&format!(
+        "{DATA}\n{}",
+        r#"layer { name: "fc" type: "InnerProduct" bottom: "data" top: "fc" inner_product_param { num_output: 4 bias_term: false } }"#
+    ));
+    let err = Net::from_proto(net, Some(weights("fc", vec![blob(&[1, 1, 4, 192], 0.0)]))).unwrap_err();
+    assert!(matches!(err, Error::ParamShape { .. }), "{err:?}");
+}
+
+#[test]
+fn unknown_layer_type_lists_the_supported_ones() {
+    let err = build(r#"layer { name: "py" type: "Python" bottom: "data" top: "py" }"#).unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(&err, Error::UnsupportedLayer { layer, type_name, .. } if layer == "py" && type_name == "Python"));
+    assert!(
+        message.contains("Convolution") && message.contains("InnerProduct"),
+        "{message}"
+    );
+}
+
+#[test]
+fn duplicate_top_is_an_error() {
+    let err = build(
+        r#"layer { name: "a" type: "ReLU" bottom: "data" top: "x" }
+           layer { name: "b" type: "Sigmoid" bottom: "data" top: "x" }"#,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::DuplicateTop { layer, producer, .. } if layer == "b" && producer == "a"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn in_place_on_a_shared_blob_is_rejected_as_caffe_does() {
+    // data is read by conv and by an in-place ReLU: Caffe splits data, and the
+    // ReLU's top 'data' becomes a second producer.
+    let err = build(&format!(
+        "{CONV}\n{}",
+        r#"layer { name: "relu" type: "ReLU" bottom: "data" top: "data" }"#
+    ))
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::DuplicateTop { layer, blob, .. } if layer == "relu" && blob == "data"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn parameter_errors_name_the_layer() {
+    for (layer, text) in [
+        (
+            "pool",
+            r#"layer { name: "pool" type: "Pooling" bottom: "data" top: "pool" pooling_param { kernel_size: 2 kernel_h: 2 kernel_w: 2 } }"#,
+        ),
+        (
+            "lrn",
+            r#"layer { name: "lrn" type: "LRN" bottom: "data" top: "lrn" lrn_param { local_size: 4 } }"#,
+        ),
+        (
+            "conv",
+            r#"layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" convolution_param { num_output: 4 kernel_size: 3 kernel_size: 3 kernel_size: 3 } }"#,
+        ),
+        (
+            "conv",
+            r#"layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" convolution_param { num_output: 4 kernel_size: 1 group: 2 } }"#,
+        ),
+        (
+            "elt",
+            r#"layer { name: "elt" type: "Eltwise" bottom: "data" bottom: "data" top: "elt" eltwise_param { operation: PROD coeff: 1 coeff: 2 } }"#,
+        ),
+        (
+            "resh",
+            r#"layer { name: "resh" type: "Reshape" bottom: "data" top: "resh" reshape_param { shape { dim: -1 dim: -1 } } }"#,
+        ),
+        (
+            "resh",
+            r#"layer { name: "resh" type: "Reshape" bottom: "data" top: "resh" reshape_param { shape { dim: 5 dim: -1 } } }"#,
+        ),
+        (
+            "crop",
+            r#"layer { name: "crop" type: "Crop" bottom: "data" bottom: "data" top: "crop" crop_param { offset: 1 } }"#,
+        ),
+        (
+            "two",
+            r#"layer { name: "two" type: "InnerProduct" bottom: "data" top: "a" top: "b" inner_product_param { num_output: 2 } }"#,
+        ),
+        (
+            "rules",
+            r#"layer { name: "rules" type: "ReLU" bottom: "data" top: "r" include { phase: TEST } exclude { phase: TRAIN } }"#,
+        ),
+    ] {
+        let err = build(text).unwrap_err();
+        assert!(err.to_string().contains(&format!("'{layer}'")), "{layer}: {err}");
+    }
+}
+
+#[test]
+fn negative_conv_output_is_an_error_not_a_panic() {
+    let err = build(r#"layer { name: "big" type: "Convolution" bottom: "data" top: "big" convolution_param { num_output: 1 kernel_size: 11 } }"#)
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Shape { layer, inputs, .. } if layer == "big" && inputs == &[vec![1, 3, 8, 8]]),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn reshape_that_params_do_not_fit_leaves_the_net_unchanged() {
+    let mut net = build(
+        r#"layer { name: "fc" type: "InnerProduct" bottom: "data" top: "fc" inner_product_param { num_output: 2 } }"#,
+    )
+    .unwrap();
+    let err = net.reshape_input("data", &[1, 3, 9, 9]).unwrap_err();
+    assert!(
+        matches!(&err, Error::ParamShape { layer, expected, actual, .. }
+        if layer == "fc" && expected == &[2, 243] && actual == &[2, 192]),
+        "{err:?}"
+    );
+    assert_eq!(net.blob_shape("data").unwrap(), &[1, 3, 8, 8]);
+    assert_eq!(net.blob_shape("fc").unwrap(), &[1, 2]);
+    // Only the batch changes: fine.
+    net.reshape_input("data", &[5, 3, 8, 8]).unwrap();
+    assert_eq!(net.blob_shape("fc").unwrap(), &[5, 2]);
+    assert!(matches!(
+        net.reshape_input("fc", &[1, 2]),
+        Err(Error::NotAnInput { .. })
+    ));
+}
+
+#[test]
+fn missing_names_are_errors() {
+    let mut net = build(CONV).unwrap();
+    assert!(matches!(net.blob_shape("nope"), Err(Error::NoSuchBlob(_))));
+    assert!(matches!(net.param("nope", 0), Err(Error::NoSuchLayer(_))));
+    assert!(matches!(
+        net.param_mut("conv", 2),
+        Err(Error::NoSuchParam { count: 2, .. })
+    ));
+}
