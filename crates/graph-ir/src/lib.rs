@@ -37,6 +37,7 @@ mod save;
 pub mod shape;
 mod splits;
 pub mod surgery;
+mod synth;
 mod weights;
 
 pub use error::{Error, Result};

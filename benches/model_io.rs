@@ -1,0 +1,168 @@
+//! Model I/O benchmark on a CaffeNet-sized weight file (244 MB), generated
+//! from the shipped CaffeNet deploy prototxt with seeded synthetic weights.
+//!
+//! Measures, from a warm page cache:
+//! - reading the file's bytes into memory (`std::fs::read`), the yardstick;
+//! - `caffe_io::read_caffemodel` (decoding), and its ratio to the yardstick;
+//! - `caffe_io::write_caffemodel`, against writing the same bytes with `std::fs::write`;
+//! - peak memory (VmHWM) of a process that only decodes the file, and of one
+//!   that runs load -> full_conv -> save, each as a multiple of the file size.
+//!
+//! Run: `cargo bench --bench model_io` (figures are printed as a table).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const RUNS: usize = 7;
+const CHILD: &str = "NETSURGEON_BENCH_CHILD";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn bench_dir() -> PathBuf {
+    let dir = repo().join("target/bench-data");
+    std::fs::create_dir_all(&dir).expect("create target/bench-data");
+    dir
+}
+
+/// The CaffeNet weight file, generated once (seed 0) and then reused.
+fn caffenet_weights() -> PathBuf {
+    let path = bench_dir().join("caffenet_seed0.caffemodel");
+    if !path.exists() {
+        let prototxt = repo().join("fixtures/models/bvlc_reference_caffenet/deploy.prototxt");
+        let mut net = graph_ir::Net::load(&prototxt, None).expect("CaffeNet deploy loads");
+        net.synthesize_params(0);
+        net.save(bench_dir().join("caffenet.prototxt"), &path)
+            .expect("save CaffeNet");
+    }
+    path
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn time<T>(mut f: impl FnMut() -> T) -> Duration {
+    f(); // warm-up: page cache, allocator
+    median(
+        (0..RUNS)
+            .map(|_| {
+                let t = Instant::now();
+                std::hint::black_box(f());
+                t.elapsed()
+            })
+            .collect(),
+    )
+}
+
+fn peak_rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Runs one task in a fresh process and returns its peak RSS.
+fn child_peak(task: &str, weights: &Path) -> u64 {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .env(CHILD, task)
+        .arg(weights)
+        .output()
+        .expect("run child");
+    assert!(out.status.success(), "{task}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("child prints its peak")
+}
+
+fn child(task: &str) {
+    let weights = PathBuf::from(std::env::args().nth(1).expect("weights path"));
+    match task {
+        "baseline" => {}
+        "decode" => {
+            let net = caffe_io::read_caffemodel(&weights).unwrap();
+            std::hint::black_box(&net);
+        }
+        "surgery" => {
+            let prototxt = repo().join("fixtures/models/bvlc_reference_caffenet/deploy.prototxt");
+            let mut net = graph_ir::Net::load(&prototxt, Some(&weights)).unwrap();
+            graph_ir::passes::full_conv(&mut net, "data", &[1, 3, 451, 451]).unwrap();
+            let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+            net.save(dir.path().join("fc.prototxt"), dir.path().join("fc.caffemodel"))
+                .unwrap();
+        }
+        other => panic!("unknown child task {other}"),
+    }
+    println!("{}", peak_rss_bytes());
+}
+
+fn main() {
+    if let Ok(task) = std::env::var(CHILD) {
+        return child(&task);
+    }
+    let weights = caffenet_weights();
+    let size = std::fs::metadata(&weights).unwrap().len();
+    let mb = |b: u64| b as f64 / 1e6;
+    println!("CaffeNet weights: {} ({:.1} MB)", weights.display(), mb(size));
+
+    let read = time(|| std::fs::read(&weights).unwrap());
+    let decode = time(|| caffe_io::read_caffemodel(&weights).unwrap());
+    let model = caffe_io::read_caffemodel(&weights).unwrap();
+    let bytes = std::fs::read(&weights).unwrap();
+    let out = bench_dir().join("write_test.caffemodel");
+    let raw_write = time(|| std::fs::write(&out, &bytes).unwrap());
+    let encode = time(|| caffe_io::write_caffemodel(&out, &model).unwrap());
+    drop((model, bytes));
+    let _ = std::fs::remove_file(&out);
+
+    let baseline = child_peak("baseline", &weights);
+    let decode_peak = child_peak("decode", &weights);
+    let surgery_peak = child_peak("surgery", &weights);
+
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!();
+    println!("| measure (median of {RUNS}, warm cache)        | value       | target            |");
+    println!("|--------------------------------------------|-------------|-------------------|");
+    println!(
+        "| std::fs::read (bytes into memory)          | {:8.1} ms | yardstick         |",
+        ms(read)
+    );
+    println!(
+        "| caffe_io::read_caffemodel                  | {:8.1} ms | <= 2x read        |",
+        ms(decode)
+    );
+    println!(
+        "| decode / read                              | {:8.2} x  | <= 2.00 x         |",
+        decode.as_secs_f64() / read.as_secs_f64()
+    );
+    println!(
+        "| std::fs::write (same bytes)                | {:8.1} ms | yardstick         |",
+        ms(raw_write)
+    );
+    println!(
+        "| caffe_io::write_caffemodel (atomic)        | {:8.1} ms |                   |",
+        ms(encode)
+    );
+    println!(
+        "| encode / write                             | {:8.2} x  |                   |",
+        encode.as_secs_f64() / raw_write.as_secs_f64()
+    );
+    println!(
+        "| peak RSS, decode process / file size       | {:8.2} x  | < 1.5 x           |",
+        decode_peak as f64 / size as f64
+    );
+    println!(
+        "| peak RSS, load+full_conv+save / file size  | {:8.2} x  |                   |",
+        surgery_peak as f64 / size as f64
+    );
+    println!(
+        "| (process baseline RSS)                     | {:8.1} MB |                   |",
+        mb(baseline)
+    );
+}

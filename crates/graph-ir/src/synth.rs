@@ -1,0 +1,86 @@
+//! Seeded synthetic weights, for users without a trained model and for
+//! benchmarks: weights are Gaussian with std sqrt(2 / fan_in) (He; fan_in is
+//! Caffe's `count / shape[0]`, as its fillers compute it), biases N(0, 0.05),
+//! BatchNorm statistics plausible (variance positive, moving-average factor 1),
+//! Scale near 1 and PReLU slopes 0.25. The same seed gives the same weights.
+
+use ndarray::ArrayD;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use rand_distr::{Distribution, Normal, Uniform};
+
+use crate::ops::Op;
+use crate::Net;
+
+/// Standard deviation of synthetic biases.
+pub const BIAS_STD: f32 = 0.05;
+
+impl Net {
+    /// Replaces every learnable param with seeded synthetic values (shapes are
+    /// kept). Layers are filled in order from one random stream.
+    pub fn synthesize_params(&mut self, seed: u64) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        for layer in self.layers_mut() {
+            let op = layer.op().clone();
+            for (i, param) in layer.params_mut().iter_mut().enumerate() {
+                fill(param, &op, i, &mut rng);
+            }
+        }
+    }
+}
+
+fn fill(param: &mut ArrayD<f32>, op: &Op, index: usize, rng: &mut StdRng) {
+    let gaussian = |param: &mut ArrayD<f32>, mean: f32, std: f32, rng: &mut StdRng| {
+        let normal = Normal::new(mean, std.max(f32::MIN_POSITIVE)).expect("std is positive and finite");
+        param.iter_mut().for_each(|v| *v = normal.sample(rng));
+    };
+    match (op, index) {
+        (Op::BatchNorm { .. }, 0) => gaussian(param, 0.0, 0.1, rng),
+        (Op::BatchNorm { .. }, 1) => {
+            let uniform = Uniform::new(0.5f32, 1.5).expect("valid range");
+            param.iter_mut().for_each(|v| *v = uniform.sample(rng));
+        }
+        (Op::BatchNorm { .. }, _) => param.fill(1.0),
+        (Op::Scale(_), 0) => gaussian(param, 1.0, 0.05, rng),
+        (Op::PReLU { .. }, _) => param.fill(0.25),
+        (_, 0) if param.ndim() >= 2 => {
+            let fan_in = param.len() / param.shape()[0].max(1);
+            gaussian(param, 0.0, (2.0 / fan_in.max(1) as f32).sqrt(), rng)
+        }
+        _ => gaussian(param, 0.0, BIAS_STD, rng),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caffenet() -> Net {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/models/bvlc_reference_caffenet/deploy.prototxt");
+        let mut net = Net::load(path, None).unwrap();
+        net.reshape_input("data", &[1, 3, 227, 227]).unwrap();
+        net
+    }
+
+    #[test]
+    fn seeded_he_weights_and_small_biases() {
+        let mut a = caffenet();
+        a.synthesize_params(7);
+        let w = a.param("fc7", 0).unwrap();
+        let n = w.len() as f64;
+        let mean = w.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+        let std = (w.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n).sqrt();
+        let expected = (2.0f64 / 4096.0).sqrt();
+        assert!(mean.abs() < 1e-3 * expected.max(1.0), "mean {mean}");
+        assert!((std / expected - 1.0).abs() < 0.01, "std {std} vs {expected}");
+        let b = a.param("conv1", 1).unwrap();
+        assert!(b.iter().any(|&v| v != 0.0) && b.iter().all(|&v| v.abs() < 0.5));
+        let mut again = caffenet();
+        again.synthesize_params(7);
+        assert_eq!(again.param("fc8", 0).unwrap(), a.param("fc8", 0).unwrap());
+        let mut other = caffenet();
+        other.synthesize_params(8);
+        assert_ne!(other.param("fc8", 0).unwrap(), a.param("fc8", 0).unwrap());
+    }
+}
