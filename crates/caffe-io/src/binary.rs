@@ -7,6 +7,7 @@
 //! enclosing message before anything is allocated, so a hostile length field
 //! yields an error, never a huge allocation.
 
+use std::borrow::Cow;
 use std::io::{BufRead, Write};
 use std::path::Path;
 
@@ -378,44 +379,150 @@ impl<'p, R: BufRead> WireReader<'p, R> {
 
 // ------------------------------------------------------------------ encoding
 
+/// A blob as the encoder sees it: its small fields (shape, legacy dims) and its
+/// values, borrowed where possible so that writing a model copies no weights.
+#[derive(Debug, Clone)]
+pub struct BlobRef<'a> {
+    /// Shape and legacy dims; its data fields are ignored.
+    pub header: BlobProto,
+    pub data: Cow<'a, [f32]>,
+    pub diff: Cow<'a, [f32]>,
+    pub double_data: Cow<'a, [f64]>,
+    pub double_diff: Cow<'a, [f64]>,
+}
+
+impl<'a> BlobRef<'a> {
+    /// Borrows a decoded blob.
+    pub fn of(blob: &'a BlobProto) -> Self {
+        BlobRef {
+            header: blob_small(blob),
+            data: Cow::Borrowed(&blob.data),
+            diff: Cow::Borrowed(&blob.diff),
+            double_data: Cow::Borrowed(&blob.double_data),
+            double_diff: Cow::Borrowed(&blob.double_diff),
+        }
+    }
+
+    /// Borrows an array (copied only if it is not in standard layout), with a
+    /// modern `shape`.
+    pub fn from_array(array: ndarray::ArrayViewD<'a, f32>) -> Self {
+        let header = BlobProto {
+            shape: Some(crate::proto::BlobShape {
+                dim: array.shape().iter().map(|&d| d as i64).collect(),
+            }),
+            ..Default::default()
+        };
+        let data = match array.to_slice() {
+            Some(slice) => Cow::Borrowed(slice),
+            None => Cow::Owned(array.iter().copied().collect()),
+        };
+        BlobRef {
+            header,
+            data,
+            diff: Cow::Borrowed(&[]),
+            double_data: Cow::Borrowed(&[]),
+            double_diff: Cow::Borrowed(&[]),
+        }
+    }
+
+    fn encoded_len(&self) -> u64 {
+        self.header.encoded_len() as u64
+            + packed_len(field::BLOB_DATA, 4 * self.data.len() as u64)
+            + packed_len(field::BLOB_DIFF, 4 * self.diff.len() as u64)
+            + packed_len(field::BLOB_DOUBLE_DATA, 8 * self.double_data.len() as u64)
+            + packed_len(field::BLOB_DOUBLE_DIFF, 8 * self.double_diff.len() as u64)
+    }
+
+    fn write<W: Write>(&self, w: &mut W) -> std::io::Result<()> {
+        let small = self.header.encode_to_vec();
+        // Fields 1-4 (legacy dims) come before data; field 7 (shape) after diff.
+        let split = split_point(&small, field::BLOB_DIFF);
+        w.write_all(&small[..split])?;
+        write_packed_f32(w, field::BLOB_DATA, &self.data)?;
+        write_packed_f32(w, field::BLOB_DIFF, &self.diff)?;
+        w.write_all(&small[split..])?;
+        write_packed_f64(w, field::BLOB_DOUBLE_DATA, &self.double_data)?;
+        write_packed_f64(w, field::BLOB_DOUBLE_DIFF, &self.double_diff)
+    }
+}
+
 /// The number of bytes [`write_net`] writes for `net`.
 pub fn encoded_net_len(net: &NetParameter) -> u64 {
     let shell = net_shell(net).encoded_len() as u64;
     let v1: u64 = net
         .layers
         .iter()
-        .map(|l| framed_len(field::NET_LAYERS_V1, v1_layer_len(l)))
+        .map(|l| {
+            framed_len(
+                field::NET_LAYERS_V1,
+                layer_body_len(
+                    &l.clone_without_blobs().encode_to_vec(),
+                    field::V1_LAYER_BLOBS,
+                    &blob_refs(&l.blobs),
+                ),
+            )
+        })
         .sum();
     let v2: u64 = net
         .layer
         .iter()
-        .map(|l| framed_len(field::NET_LAYER, layer_len(l)))
+        .map(|l| {
+            framed_len(
+                field::NET_LAYER,
+                layer_body_len(
+                    &l.clone_without_blobs().encode_to_vec(),
+                    field::LAYER_BLOBS,
+                    &blob_refs(&l.blobs),
+                ),
+            )
+        })
         .sum();
     shell + v1 + v2
+}
+
+fn blob_refs(blobs: &[BlobProto]) -> Vec<BlobRef<'_>> {
+    blobs.iter().map(BlobRef::of).collect()
 }
 
 /// Writes `net` as a binary `NetParameter` in the field order Caffe writes
 /// (fields by number, so a model Caffe saved is reproduced byte for byte),
 /// streaming each blob's floats from memory to `w` without a copy.
 pub fn write_net<W: Write>(net: &NetParameter, w: &mut W) -> std::io::Result<()> {
+    write_net_with(net, |i, _| blob_refs(&net.layer[i].blobs), w)
+}
+
+/// As [`write_net`], but the blobs of layer `i` (of `net.layer`) come from
+/// `blobs(i, layer)` instead of `layer.blobs`: a caller that keeps its weights
+/// elsewhere (e.g. as arrays) writes them without building a second copy.
+pub fn write_net_with<'a, W, F>(net: &NetParameter, blobs: F, w: &mut W) -> std::io::Result<()>
+where
+    W: Write,
+    F: Fn(usize, &LayerParameter) -> Vec<BlobRef<'a>>,
+{
     let shell = net_shell(net).encode_to_vec();
     let split = split_point(&shell, field::NET_LAYERS_V1);
     w.write_all(&shell[..split])?;
     for layer in &net.layers {
         let shell = layer.clone_without_blobs().encode_to_vec();
-        write_framed_layer(w, field::NET_LAYERS_V1, &shell, field::V1_LAYER_BLOBS, &layer.blobs)?;
+        write_framed_layer(
+            w,
+            field::NET_LAYERS_V1,
+            &shell,
+            field::V1_LAYER_BLOBS,
+            &blob_refs(&layer.blobs),
+        )?;
     }
     w.write_all(&shell[split..])?;
-    for layer in &net.layer {
+    for (i, layer) in net.layer.iter().enumerate() {
         let shell = layer.clone_without_blobs().encode_to_vec();
-        write_framed_layer(w, field::NET_LAYER, &shell, field::LAYER_BLOBS, &layer.blobs)?;
+        write_framed_layer(w, field::NET_LAYER, &shell, field::LAYER_BLOBS, &blobs(i, layer))?;
     }
     Ok(())
 }
 
 /// Encodes one `BlobProto` (the `.binaryproto` format).
 pub fn write_blob<W: Write>(blob: &BlobProto, w: &mut W) -> std::io::Result<()> {
-    write_blob_body(blob, w)
+    BlobRef::of(blob).write(w)
 }
 
 fn net_shell(net: &NetParameter) -> NetParameter {
@@ -440,26 +547,6 @@ fn key_len(number: u32) -> u64 {
     encoded_len_varint(u64::from(number << 3)) as u64
 }
 
-fn layer_len(layer: &LayerParameter) -> u64 {
-    let shell = layer.clone_without_blobs().encoded_len() as u64;
-    shell
-        + layer
-            .blobs
-            .iter()
-            .map(|b| framed_len(field::LAYER_BLOBS, blob_len(b)))
-            .sum::<u64>()
-}
-
-fn v1_layer_len(layer: &V1LayerParameter) -> u64 {
-    let shell = layer.clone_without_blobs().encoded_len() as u64;
-    shell
-        + layer
-            .blobs
-            .iter()
-            .map(|b| framed_len(field::V1_LAYER_BLOBS, blob_len(b)))
-            .sum::<u64>()
-}
-
 fn packed_len(number: u32, bytes: u64) -> u64 {
     if bytes == 0 {
         0
@@ -479,13 +566,12 @@ fn blob_small(blob: &BlobProto) -> BlobProto {
     }
 }
 
-/// Encoded size of a blob body.
-pub(crate) fn blob_len(blob: &BlobProto) -> u64 {
-    blob_small(blob).encoded_len() as u64
-        + packed_len(field::BLOB_DATA, 4 * blob.data.len() as u64)
-        + packed_len(field::BLOB_DIFF, 4 * blob.diff.len() as u64)
-        + packed_len(field::BLOB_DOUBLE_DATA, 8 * blob.double_data.len() as u64)
-        + packed_len(field::BLOB_DOUBLE_DIFF, 8 * blob.double_diff.len() as u64)
+fn layer_body_len(shell: &[u8], blob_field: u32, blobs: &[BlobRef<'_>]) -> u64 {
+    shell.len() as u64
+        + blobs
+            .iter()
+            .map(|b| framed_len(blob_field, b.encoded_len()))
+            .sum::<u64>()
 }
 
 fn write_framed_layer<W: Write>(
@@ -493,15 +579,14 @@ fn write_framed_layer<W: Write>(
     number: u32,
     shell: &[u8],
     blob_field: u32,
-    blobs: &[BlobProto],
+    blobs: &[BlobRef<'_>],
 ) -> std::io::Result<()> {
-    let body = shell.len() as u64 + blobs.iter().map(|b| framed_len(blob_field, blob_len(b))).sum::<u64>();
-    write_header(w, number, body)?;
+    write_header(w, number, layer_body_len(shell, blob_field, blobs))?;
     let split = split_point(shell, blob_field);
     w.write_all(&shell[..split])?;
     for blob in blobs {
-        write_header(w, blob_field, blob_len(blob))?;
-        write_blob_body(blob, w)?;
+        write_header(w, blob_field, blob.encoded_len())?;
+        blob.write(w)?;
     }
     w.write_all(&shell[split..])
 }
@@ -511,18 +596,6 @@ fn write_header<W: Write>(w: &mut W, number: u32, len: u64) -> std::io::Result<(
     encode_key(number, WireType::LengthDelimited, &mut head);
     encode_varint(len, &mut head);
     w.write_all(&head)
-}
-
-fn write_blob_body<W: Write>(blob: &BlobProto, w: &mut W) -> std::io::Result<()> {
-    let small = blob_small(blob).encode_to_vec();
-    // Fields 1-4 (legacy dims) come before data; field 7 (shape) after diff.
-    let split = split_point(&small, field::BLOB_DIFF);
-    w.write_all(&small[..split])?;
-    write_packed_f32(w, field::BLOB_DATA, &blob.data)?;
-    write_packed_f32(w, field::BLOB_DIFF, &blob.diff)?;
-    w.write_all(&small[split..])?;
-    write_packed_f64(w, field::BLOB_DOUBLE_DATA, &blob.double_data)?;
-    write_packed_f64(w, field::BLOB_DOUBLE_DIFF, &blob.double_diff)
 }
 
 fn write_packed_f32<W: Write>(w: &mut W, number: u32, values: &[f32]) -> std::io::Result<()> {

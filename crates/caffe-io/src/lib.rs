@@ -108,6 +108,16 @@ pub fn write_caffemodel(path: &Path, net: &NetParameter) -> Result<()> {
     fs::write_atomic(path, |w| binary::write_net(net, w))
 }
 
+/// Writes a `.caffemodel` whose layer `i` (of `net.layer`) holds the blobs
+/// `blobs(i, layer)`: weights kept outside the `NetParameter` (e.g. as arrays)
+/// are streamed to disk without a second copy. Written atomically.
+pub fn write_caffemodel_with<'a, F>(path: &Path, net: &NetParameter, blobs: F) -> Result<()>
+where
+    F: Fn(usize, &LayerParameter) -> Vec<binary::BlobRef<'a>>,
+{
+    fs::write_atomic(path, |w| binary::write_net_with(net, blobs, w))
+}
+
 /// Reads a `.binaryproto` blob (e.g. `imagenet_mean.binaryproto`) as an array.
 pub fn read_binaryproto(path: &Path) -> Result<ArrayD<f32>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read", e))?;

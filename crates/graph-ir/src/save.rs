@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use caffe_io::binary::BlobRef;
 use caffe_io::blob::{array_into_blob, array_to_blob};
 use caffe_io::proto::NetParameter;
 
@@ -43,7 +44,14 @@ impl Net {
     /// (each written atomically). Reloading both gives the same net.
     pub fn save(&self, prototxt: impl AsRef<Path>, caffemodel: impl AsRef<Path>) -> Result<()> {
         caffe_io::write_prototxt(prototxt.as_ref(), &self.to_proto())?;
-        caffe_io::write_caffemodel(caffemodel.as_ref(), &self.to_weights_proto())?;
+        // The params are borrowed straight from their arrays: no copy of the weights.
+        caffe_io::write_caffemodel_with(caffemodel.as_ref(), &self.to_proto(), |i, _| {
+            self.layers[i]
+                .params()
+                .iter()
+                .map(|p| BlobRef::from_array(p.view()))
+                .collect()
+        })?;
         Ok(())
     }
 }
