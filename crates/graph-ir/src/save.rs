@@ -44,7 +44,12 @@ impl Net {
     /// (each written atomically). Reloading both gives the same net.
     pub fn save(&self, prototxt: impl AsRef<Path>, caffemodel: impl AsRef<Path>) -> Result<()> {
         caffe_io::write_prototxt(prototxt.as_ref(), &self.to_proto())?;
-        // The params are borrowed straight from their arrays: no copy of the weights.
+        self.save_weights(caffemodel)
+    }
+
+    /// Writes the params as a `.caffemodel` (atomically), borrowed straight
+    /// from their arrays: no copy of the weights is made.
+    pub fn save_weights(&self, caffemodel: impl AsRef<Path>) -> Result<()> {
         caffe_io::write_caffemodel_with(caffemodel.as_ref(), &self.to_proto(), |i, _| {
             self.layers[i]
                 .params()

@@ -22,7 +22,7 @@ pub fn run(out: &Path) -> Result<()> {
         let shapes: Vec<String> = layer
             .blobs
             .iter()
-            .map(|b| format_shape(&caffe_io::blob::blob_shape(b).unwrap_or_default()))
+            .map(|b| crate::common::format_shape(&caffe_io::blob::blob_shape(b).unwrap_or_default()))
             .collect();
         println!("  {} {}", layer.name(), shapes.join(" "));
     }
@@ -33,14 +33,10 @@ pub fn run(out: &Path) -> Result<()> {
     caffe_io::write_caffemodel(&copy_model, &model)?;
     let again = caffe_io::read_caffemodel(&copy_model)?;
     anyhow::ensure!(again == model, "the saved model does not read back equal");
-    println!("saved {} and {} (round trip equal)", copy_proto.display(), copy_model.display());
+    println!(
+        "saved {} and {} (round trip equal)",
+        copy_proto.display(),
+        copy_model.display()
+    );
     Ok(())
-}
-
-/// pycaffe's tuple style: `(96, 3, 11, 11)`, `(96,)`.
-pub fn format_shape(shape: &[usize]) -> String {
-    match shape {
-        [one] => format!("({one},)"),
-        dims => format!("({})", dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
-    }
 }

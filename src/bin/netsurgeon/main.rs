@@ -1,22 +1,36 @@
-//! The `netsurgeon` command line.
+//! The `netsurgeon` command line: one module per subcommand.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod common;
 mod demo;
+mod fc_to_conv;
+mod inspect;
+mod synth;
 
 /// Caffe net surgery: inspect, edit and convert Caffe models.
 #[derive(Parser)]
 #[command(name = "netsurgeon", version = netsurgeon::VERSION, about, long_about = None)]
+#[command(after_help = "With no subcommand, runs `demo`: the net-surgery tutorial on shipped data.")]
 struct Cli {
+    /// Print only errors.
+    #[arg(long, short, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// List blobs and params with their shapes (pycaffe's net.blobs / net.params).
+    Inspect(inspect::InspectArgs),
+    /// Cast InnerProduct layers to Convolutions and save the new model.
+    FcToConv(fc_to_conv::FcToConvArgs),
+    /// Write seeded synthetic weights for a net definition.
+    SynthWeights(synth::SynthArgs),
     /// Run the tutorial on the data shipped with netsurgeon (the default).
     Demo {
         /// Where to write the demo's outputs.
@@ -27,14 +41,20 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command.unwrap_or(Command::Demo {
+    let quiet = cli.quiet;
+    let command = cli.command.unwrap_or(Command::Demo {
         out: PathBuf::from("netsurgeon-demo"),
-    }) {
-        Command::Demo { out } => demo::run(&out),
+    });
+    let result = match &command {
+        Command::Inspect(args) => inspect::run(args),
+        Command::FcToConv(args) => fc_to_conv::run(args, quiet),
+        Command::SynthWeights(args) => synth::run(args, quiet),
+        Command::Demo { out } => demo::run(out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            // The model or data is bad (usage errors exit with 2 from clap).
             eprintln!("error: {e:#}");
             ExitCode::from(1)
         }

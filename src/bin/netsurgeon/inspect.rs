@@ -1,0 +1,122 @@
+//! `netsurgeon inspect`: blobs and params with their shapes, as pycaffe's
+//! `net.blobs` and `net.params` list them; `--stats` proves the weights were
+//! decoded; `--json` for scripts.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use serde::Serialize;
+
+use crate::common::{format_shape, load_net, InputSpec};
+
+#[derive(Args)]
+#[command(after_help = "Examples:
+  netsurgeon inspect deploy.prototxt
+  netsurgeon inspect deploy.prototxt --weights model.caffemodel --stats
+  netsurgeon inspect deploy.prototxt --input data=1,3,451,451 --json")]
+pub struct InspectArgs {
+    /// The net definition (.prototxt).
+    pub prototxt: PathBuf,
+    /// Trained weights (.caffemodel); without them params have only shapes.
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// Give an input blob a shape first, e.g. data=1,3,227,227 (repeatable).
+    #[arg(long = "input", value_name = "NAME=DIMS")]
+    pub inputs: Vec<InputSpec>,
+    /// Add min/max/mean/std of every param blob.
+    #[arg(long)]
+    pub stats: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct Report {
+    blobs: Vec<BlobEntry>,
+    params: Vec<ParamEntry>,
+}
+
+#[derive(Serialize)]
+struct BlobEntry {
+    name: String,
+    shape: Vec<usize>,
+}
+
+#[derive(Serialize)]
+struct ParamEntry {
+    layer: String,
+    shapes: Vec<Vec<usize>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stats: Option<Vec<Stats>>,
+}
+
+#[derive(Serialize, Clone, Copy)]
+struct Stats {
+    min: f32,
+    max: f32,
+    mean: f64,
+    std: f64,
+}
+
+fn stats(values: &ndarray::ArrayD<f32>) -> Stats {
+    let n = values.len().max(1) as f64;
+    let (mut min, mut max, mut sum) = (f32::INFINITY, f32::NEG_INFINITY, 0f64);
+    for &v in values {
+        min = min.min(v);
+        max = max.max(v);
+        sum += f64::from(v);
+    }
+    let mean = sum / n;
+    let var = values.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
+    Stats {
+        min,
+        max,
+        mean,
+        std: var.sqrt(),
+    }
+}
+
+pub fn run(args: &InspectArgs) -> Result<()> {
+    let net = load_net(&args.prototxt, args.weights.as_ref(), &args.inputs)?;
+    let report = Report {
+        blobs: net
+            .blobs()?
+            .into_iter()
+            .map(|b| BlobEntry {
+                name: b.name,
+                shape: b.shape,
+            })
+            .collect(),
+        params: net
+            .params()
+            .into_iter()
+            .map(|(layer, params)| ParamEntry {
+                layer: layer.to_string(),
+                shapes: params.iter().map(|p| p.shape().to_vec()).collect(),
+                stats: args.stats.then(|| params.iter().map(stats).collect()),
+            })
+            .collect(),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    println!("blobs");
+    for b in &report.blobs {
+        println!("  {} {}", b.name, format_shape(&b.shape));
+    }
+    println!("params");
+    for p in &report.params {
+        let shapes: Vec<String> = p.shapes.iter().map(|s| format_shape(s)).collect();
+        println!("  {} {}", p.layer, shapes.join(" "));
+        for (i, s) in p.stats.iter().flatten().enumerate() {
+            println!(
+                "    [{i}] min {:.6} max {:.6} mean {:.6} std {:.6}",
+                s.min, s.max, s.mean, s.std
+            );
+        }
+    }
+    Ok(())
+}
