@@ -1,1 +1,31 @@
-//! Execution with tract (work in progress).
+//! Execution with tract: load an exported ONNX model, fix its input shapes,
+//! expose any tensor as an output, run it on `ndarray` arrays ([`session`]),
+//! and compare every blob against a reference ([`compare`]).
+//!
+//! tract re-exports the ndarray it is built with as `tract_ndarray`; this
+//! crate's API takes the workspace's `ndarray::ArrayD`, which is the same crate
+//! (0.17), so arrays pass between the two without conversion.
+//!
+//! ```no_run
+//! use tract_runtime::SessionBuilder;
+//! let session = SessionBuilder::from_path("net.onnx".as_ref())?
+//!     .input_shape("data", &[1, 3, 227, 227])?
+//!     .outputs(["conv1", "prob"])?
+//!     .build()?;
+//! let outputs = session.run(vec![ndarray::ArrayD::zeros(vec![1, 3, 227, 227])])?;
+//! for (name, blob) in &outputs {
+//!     println!("{name}: {:?}", blob.shape());
+//! }
+//! # Ok::<(), tract_runtime::Error>(())
+//! ```
+
+pub mod compare;
+mod error;
+pub mod session;
+
+pub use compare::{compare, BlobReport, BlobStatus, GoldenDir, Report, DEFAULT_TOLERANCE};
+pub use error::{Error, Result};
+pub use session::{Session, SessionBuilder};
+
+// Fails to compile if tract's ndarray and the workspace's diverge.
+const _: fn(ndarray::ArrayD<f32>) -> tract_onnx::prelude::tract_ndarray::ArrayD<f32> = |a| a;

@@ -1,0 +1,76 @@
+//! ArgMax: Caffe outputs float indices (or values with `out_max_val`).
+//! With an axis: `top_k` along it (values replace indices with
+//! `out_max_val`). Without: each item is flattened and the output is
+//! `(N, 1, top_k)`, or `(N, 2, top_k)` holding indices then values with
+//! `out_max_val`. For `top_k` 1 ONNX `ArgMax` with `select_last_index` picks
+//! among ties the index Caffe's sort picks; for larger `top_k`, `TopK` orders
+//! equal values by index the other way round (only ties can differ).
+
+use graph_ir::ops::ArgMaxParams;
+
+use super::LayerCx;
+use crate::attr;
+use crate::error::Result;
+use crate::onnx::tensor_proto::DataType;
+
+pub(super) fn argmax(cx: &mut LayerCx<'_, '_>, p: &ArgMaxParams) -> Result<()> {
+    let (x, out) = (cx.inputs[0].clone(), cx.out(0));
+    let in_shape = cx.in_shapes[0].clone();
+    let out_shape = cx.out_shapes[0].clone();
+    let to_float = || vec![attr::int("to", DataType::Float as i64)];
+    match p.axis {
+        Some(axis) => {
+            let axis = cx.axis(axis, 0)?;
+            cx.fixed_axis(axis, "ArgMax")?;
+            let axis = axis as i64;
+            if p.top_k == 1 && !p.out_max_val {
+                let idx = cx.tmp(
+                    "ArgMax",
+                    "argmax",
+                    &[&x],
+                    vec![
+                        attr::int("axis", axis),
+                        attr::int("keepdims", 1),
+                        attr::int("select_last_index", 1),
+                    ],
+                )?;
+                return cx.node("Cast", &[&idx], &[&out], to_float());
+            }
+            let (values, indices) = top_k(cx, &x, p.top_k, axis)?;
+            if p.out_max_val {
+                cx.identity(&values, &out)
+            } else {
+                cx.node("Cast", &[&indices], &[&out], to_float())
+            }
+        }
+        None => {
+            let n = in_shape.first().copied().unwrap_or(1);
+            let d: usize = in_shape.iter().skip(1).product();
+            let flat = cx.reshape(&x, &in_shape, &[n, d], None)?;
+            let (values, indices) = top_k(cx, &flat, p.top_k, 1)?;
+            let indices = cx.tmp("Cast", "indices", &[&indices], to_float())?;
+            if p.out_max_val {
+                let idx = cx.reshape(&indices, &[n, p.top_k], &[n, 1, p.top_k], None)?;
+                let val = cx.reshape(&values, &[n, p.top_k], &[n, 1, p.top_k], None)?;
+                let both = cx.tmp("Concat", "pairs", &[&idx, &val], vec![attr::int("axis", 1)])?;
+                cx.reshape(&both, &[n, 2, p.top_k], &out_shape, Some(&out)).map(|_| ())
+            } else {
+                cx.reshape(&indices, &[n, p.top_k], &out_shape, Some(&out)).map(|_| ())
+            }
+        }
+    }
+}
+
+/// TopK (largest, sorted) along `axis`: (values, int64 indices).
+fn top_k(cx: &mut LayerCx<'_, '_>, x: &str, k: usize, axis: i64) -> Result<(String, String)> {
+    let k_tensor = cx.ints("k", &[k as i64])?;
+    let values = cx.g.fresh_name(&format!("{}/topk_values", cx.name()));
+    let indices = cx.g.fresh_name(&format!("{}/topk_indices", cx.name()));
+    cx.node(
+        "TopK",
+        &[x, &k_tensor],
+        &[&values, &indices],
+        vec![attr::int("axis", axis), attr::int("largest", 1), attr::int("sorted", 1)],
+    )?;
+    Ok((values, indices))
+}

@@ -1,0 +1,238 @@
+//! Caffe layer -> ONNX nodes, one module per layer family (mirroring
+//! graph-ir's `ops`). Each mapping reproduces Caffe's arithmetic, not just its
+//! intent: where an ONNX operator differs (average pooling's divisor, LRN
+//! within a channel, ArgMax's float output) the mapping composes the exact
+//! Caffe result from several nodes. Shapes come from the net's own shape
+//! inference, so every node's output shape is the Caffe blob's.
+
+mod activation;
+mod argmax;
+mod batch_norm;
+mod concat;
+mod conv;
+mod crop;
+mod eltwise;
+mod inner_product;
+mod lrn;
+mod pool;
+mod reshape;
+mod scale;
+mod softmax;
+
+use graph_ir::{Layer, Op};
+use ndarray::ArrayD;
+
+use crate::attr;
+use crate::builder::GraphBuilder;
+use crate::error::{Error, Result};
+use crate::onnx::AttributeProto;
+use crate::payloads::Payloads;
+
+/// One layer being exported: its ONNX inputs (one per bottom), the tensor
+/// names its tops must be written to, and the shapes of both.
+pub(crate) struct LayerCx<'n, 'b> {
+    pub g: &'b mut GraphBuilder,
+    pub payloads: &'b mut Payloads<'n>,
+    pub layer: &'n Layer,
+    pub inputs: Vec<String>,
+    pub in_shapes: Vec<Vec<usize>>,
+    pub out_shapes: Vec<Vec<usize>>,
+    /// The tensor each top must end up in (exact names, already chosen).
+    pub outputs: Vec<String>,
+    /// The net's batch size when the export makes it symbolic: tensors whose
+    /// first axis has this size are taken to be batched.
+    pub batch: Option<usize>,
+}
+
+impl<'n> LayerCx<'n, '_> {
+    pub fn name(&self) -> &'n str {
+        self.layer.name()
+    }
+
+    pub fn unsupported(&self, message: impl Into<String>) -> Error {
+        Error::Unsupported {
+            layer: self.layer.name().to_string(),
+            type_name: self.layer.type_name().to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// `axis` (possibly negative) as an index into input `input`'s axes.
+    pub fn axis(&self, axis: i32, input: usize) -> Result<usize> {
+        let ndim = self.in_shapes[input].len();
+        graph_ir::shape::canonical_axis(axis, ndim)
+            .ok_or_else(|| self.unsupported(format!("axis {axis} is out of range for {ndim} axes")))
+    }
+
+    /// Learnable param `index`, borrowed from the net as an initializer with
+    /// `dims` (same element count; default: the param's own shape).
+    pub fn param(&mut self, index: usize, suffix: &str, dims: Option<&[usize]>) -> Result<String> {
+        let layer: &'n Layer = self.layer;
+        let array = layer.params().get(index).ok_or_else(|| {
+            self.unsupported(format!(
+                "param {index} is missing (the layer has {})",
+                layer.params().len()
+            ))
+        })?;
+        let view = match dims {
+            Some(d) if d != array.shape() => {
+                let count: usize = d.iter().product();
+                if count != array.len() {
+                    return Err(
+                        self.unsupported(format!("param {index} has shape {:?}, expected {d:?}", array.shape()))
+                    );
+                }
+                match array.view().into_shape_with_order(ndarray::IxDyn(d)) {
+                    Ok(v) => v,
+                    // Not in C order: copy it under the wanted shape.
+                    Err(_) => {
+                        let owned = array
+                            .as_standard_layout()
+                            .into_owned()
+                            .into_shape_with_order(ndarray::IxDyn(d))
+                            .expect("same count, standard layout");
+                        return self.owned(suffix, owned);
+                    }
+                }
+            }
+            _ => array.view(),
+        };
+        let base = format!("{}/{suffix}", self.name());
+        self.g.initializer_f32_borrowed(self.payloads, &base, view)
+    }
+
+    /// A float initializer computed by the export.
+    pub fn owned(&mut self, suffix: &str, array: ArrayD<f32>) -> Result<String> {
+        let base = format!("{}/{suffix}", self.name());
+        self.g.initializer_f32_owned(&base, array)
+    }
+
+    /// A float scalar (rank 0) initializer.
+    pub fn scalar(&mut self, suffix: &str, value: f32) -> Result<String> {
+        self.owned(suffix, ndarray::arr0(value).into_dyn())
+    }
+
+    /// A 1-D int64 initializer (shapes, axes, sizes).
+    pub fn ints(&mut self, suffix: &str, values: &[i64]) -> Result<String> {
+        let base = format!("{}/{suffix}", self.name());
+        self.g.initializer_i64(&base, &[values.len()], values)
+    }
+
+    /// A node writing exactly `outputs`.
+    pub fn node(&mut self, op_type: &str, inputs: &[&str], outputs: &[&str], attrs: Vec<AttributeProto>) -> Result<()> {
+        let name = self.name();
+        self.g.add_node(op_type, name, inputs, outputs, attrs)
+    }
+
+    /// A node with one new intermediate output, named `<layer>/<what>`.
+    pub fn tmp(&mut self, op_type: &str, what: &str, inputs: &[&str], attrs: Vec<AttributeProto>) -> Result<String> {
+        let output = self.g.fresh_name(&format!("{}/{what}", self.name()));
+        let name = self.name();
+        self.g.add_node(op_type, name, inputs, &[&output], attrs)?;
+        Ok(output)
+    }
+
+    /// Top `i`'s output name.
+    pub fn out(&self, i: usize) -> String {
+        self.outputs[i].clone()
+    }
+
+    /// A Reshape of `x` (of static shape `x_shape`) to `shape`, a fixed shape
+    /// from the net. With a symbolic batch the first target axis becomes -1
+    /// (inferred from the element count), so it follows the batch whether
+    /// it is the batch itself or the batch merged with the next axes (as in
+    /// InnerProduct's flattening); only a reshape that moves a batched first
+    /// axis elsewhere is refused.
+    pub fn reshape(&mut self, x: &str, x_shape: &[usize], shape: &[usize], output: Option<&str>) -> Result<String> {
+        let mut dims: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+        if let (Some(b), Some(&d0)) = (self.batch.filter(|&b| b > 0), shape.first()) {
+            let batched_input = x_shape.first().is_some_and(|&x0| x0 % b == 0);
+            if batched_input && d0 % b != 0 {
+                return Err(self.unsupported(format!(
+                    "with a symbolic batch, reshaping {x_shape:?} to {shape:?} does not keep the batch axis first"
+                )));
+            }
+            dims[0] = -1;
+        }
+        let target = self.ints("shape", &dims)?;
+        match output {
+            Some(out) => {
+                self.node("Reshape", &[x, &target], &[out], vec![])?;
+                Ok(out.to_string())
+            }
+            None => self.tmp("Reshape", "reshape", &[x, &target], vec![]),
+        }
+    }
+
+    /// Fails for an operation along the batch axis when the batch is
+    /// symbolic (its sizes would be baked in).
+    pub fn fixed_axis(&self, axis: usize, what: &str) -> Result<()> {
+        if axis == 0 && self.batch.is_some_and(|b| self.in_shapes[0].first() == Some(&b)) {
+            return Err(self.unsupported(format!("{what} along the batch axis needs a fixed batch")));
+        }
+        Ok(())
+    }
+
+    /// An Identity from `x` to `output`.
+    pub fn identity(&mut self, x: &str, output: &str) -> Result<()> {
+        self.node("Identity", &[x], &[output], vec![])
+    }
+}
+
+/// Exports one layer: adds its nodes, writing each top to `cx.outputs`.
+pub(crate) fn export_layer(cx: &mut LayerCx<'_, '_>) -> Result<()> {
+    let op = cx.layer.op().clone();
+    match &op {
+        Op::Input(_) | Op::Data(_) => unreachable!("inputs are declared by the caller"),
+        Op::Convolution(p) => conv::convolution(cx, p, false),
+        Op::Deconvolution(p) => conv::convolution(cx, p, true),
+        Op::InnerProduct(p) => inner_product::inner_product(cx, p),
+        Op::Pooling(p) => pool::pooling(cx, p),
+        Op::Lrn(p) => lrn::lrn(cx, p),
+        Op::ReLU { .. }
+        | Op::PReLU { .. }
+        | Op::Sigmoid
+        | Op::TanH
+        | Op::Elu { .. }
+        | Op::AbsVal
+        | Op::Bnll
+        | Op::Power { .. }
+        | Op::Exp { .. }
+        | Op::Log { .. }
+        | Op::Dropout { .. } => activation::activation(cx, &op),
+        Op::Softmax { axis } => softmax::softmax(cx, *axis),
+        Op::Concat { axis } => concat::concat(cx, *axis),
+        Op::Slice(p) => concat::slice(cx, p),
+        Op::Split => concat::split(cx),
+        Op::Eltwise(p) => eltwise::eltwise(cx, p),
+        Op::BatchNorm(p) => batch_norm::batch_norm(cx, p),
+        Op::Scale(p) => scale::scale(cx, p),
+        Op::Bias(p) => scale::bias(cx, p),
+        Op::Flatten { .. } | Op::Reshape(_) => reshape::reshape(cx),
+        Op::Crop(p) => crop::crop(cx, p),
+        Op::ArgMax(p) => argmax::argmax(cx, p),
+        Op::Loss(_) | Op::Accuracy(_) => {
+            Err(cx.unsupported("loss and accuracy layers are for training; export a deploy net (or remove the layer)"))
+        }
+    }
+}
+
+/// `[a, b, ...]` as the i64 list ONNX attributes take.
+pub(crate) fn i64s(values: &[usize]) -> Vec<i64> {
+    values.iter().map(|&v| v as i64).collect()
+}
+
+/// ONNX `pads`: all begins, then all ends.
+pub(crate) fn pads(begin: &[usize], end: &[usize]) -> AttributeProto {
+    let mut v = i64s(begin);
+    v.extend(i64s(end));
+    attr::ints("pads", &v)
+}
+
+/// A rank-`n` shape of ones with `inner` at position `at` (for parameters
+/// that broadcast along the remaining axes).
+pub(crate) fn broadcast_dims(inner: &[usize], at: usize, ndim: usize) -> Vec<usize> {
+    let mut dims = inner.to_vec();
+    dims.extend(std::iter::repeat_n(1, ndim.saturating_sub(at + inner.len())));
+    dims
+}

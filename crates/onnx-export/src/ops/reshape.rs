@@ -1,0 +1,11 @@
+//! Flatten and Reshape -> `Reshape` to the top shape the net inferred (Caffe's
+//! `0` = copy and `-1` = infer are already resolved there).
+
+use super::LayerCx;
+use crate::error::Result;
+
+pub(super) fn reshape(cx: &mut LayerCx<'_, '_>) -> Result<()> {
+    let (x, out) = (cx.inputs[0].clone(), cx.out(0));
+    let (x_shape, shape) = (cx.in_shapes[0].clone(), cx.out_shapes[0].clone());
+    cx.reshape(&x, &x_shape, &shape, Some(&out)).map(|_| ())
+}
