@@ -169,3 +169,162 @@ fn a_failed_write_leaves_no_file() {
         .code(1);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+fn mini() -> PathBuf {
+    fixtures().join("golden/public/mini_caffenet")
+}
+
+#[test]
+fn check_passes_on_caffes_golden_blobs_and_fails_on_a_wrong_one() {
+    netsurgeon()
+        .arg("check")
+        .arg(mini().join("net.prototxt"))
+        .arg("--weights")
+        .arg(mini().join("net.caffemodel"))
+        .arg("--golden")
+        .arg(mini())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("15 blobs, 0 failed"));
+    // The same folder with one blob off by 1% must fail.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("blobs")).unwrap();
+    std::fs::copy(mini().join("input.npy"), dir.path().join("input.npy")).unwrap();
+    for entry in std::fs::read_dir(mini().join("blobs")).unwrap() {
+        let p = entry.unwrap().path();
+        let mut a = netsurgeon::caffe_io::read_npy_f32(&p).unwrap();
+        if p.file_name().unwrap() == "fc7.npy" {
+            a.mapv_inplace(|v| v * 1.01);
+        }
+        netsurgeon::caffe_io::write_npy_f32(&dir.path().join("blobs").join(p.file_name().unwrap()), a.view()).unwrap();
+    }
+    netsurgeon()
+        .arg("check")
+        .arg(mini().join("net.prototxt"))
+        .arg("--weights")
+        .arg(mini().join("net.caffemodel"))
+        .arg("--golden")
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("fc7"))
+        .stderr(predicate::str::contains("1 of 15 blobs differ"));
+}
+
+#[test]
+fn convert_then_run_the_onnx_file_gives_caffes_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let onnx = dir.path().join("mini.onnx");
+    netsurgeon()
+        .arg("convert")
+        .arg(mini().join("net.prototxt"))
+        .arg("--weights")
+        .arg(mini().join("net.caffemodel"))
+        .arg("-o")
+        .arg(&onnx)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("output prob (1, 10)"));
+    let out = dir.path().join("out");
+    netsurgeon()
+        .arg("run")
+        .arg(&onnx)
+        .arg("--input")
+        .arg(format!("data={}", mini().join("input.npy").display()))
+        .arg("--out-dir")
+        .arg(&out)
+        .assert()
+        .success();
+    let ours = netsurgeon::caffe_io::read_npy_f32(&out.join("prob.npy")).unwrap();
+    let caffe = netsurgeon::caffe_io::read_npy_f32(&mini().join("blobs/prob.npy")).unwrap();
+    let scale = caffe.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let err = ours
+        .iter()
+        .zip(caffe.iter())
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(err <= 1e-4 * scale, "max error {err}");
+    // Running the Caffe model with --all-blobs writes every blob.
+    let all = dir.path().join("all");
+    netsurgeon()
+        .arg("run")
+        .arg(mini().join("net.prototxt"))
+        .arg("--weights")
+        .arg(mini().join("net.caffemodel"))
+        .arg("--input")
+        .arg(format!("data={}", mini().join("input.npy").display()))
+        .arg("--out-dir")
+        .arg(&all)
+        .arg("--all-blobs")
+        .assert()
+        .success();
+    assert_eq!(std::fs::read_dir(&all).unwrap().count(), 15);
+    // Existing outputs are not overwritten without --force.
+    netsurgeon()
+        .arg("run")
+        .arg(&onnx)
+        .arg("--input")
+        .arg(format!("data={}", mini().join("input.npy").display()))
+        .arg("--out-dir")
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("already exists"));
+}
+
+#[test]
+fn convert_with_fc_to_conv_and_external_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let onnx = dir.path().join("lenet_fc.onnx");
+    let digits = fixtures().join("golden/digits");
+    netsurgeon()
+        .arg("convert")
+        .arg(digits.join("deploy.prototxt"))
+        .arg("--weights")
+        .arg(digits.join("lenet_digits.caffemodel"))
+        .args(["--fc-to-conv", "--input", "data=1,1,56,56", "--external-data", "-o"])
+        .arg(&onnx)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("cast ip1 -> ip1-conv"))
+        .stdout(predicate::str::contains("output prob (1, 10, 8, 8)"));
+    assert!(dir.path().join("lenet_fc.onnx.data").exists());
+    // The ONNX file with its side file reproduces Caffe's full-conv map.
+    let out = dir.path().join("out");
+    netsurgeon()
+        .arg("run")
+        .arg(&onnx)
+        .arg("--input")
+        .arg(format!("data={}", digits.join("full_conv/input_56.npy").display()))
+        .arg("--out-dir")
+        .arg(&out)
+        .assert()
+        .success();
+    let ours = netsurgeon::caffe_io::read_npy_f32(&out.join("prob.npy")).unwrap();
+    let caffe = netsurgeon::caffe_io::read_npy_f32(&digits.join("full_conv/blobs/prob.npy")).unwrap();
+    assert_eq!(ours.shape(), caffe.shape());
+    let err = ours
+        .iter()
+        .zip(caffe.iter())
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(err <= 1e-4, "max error {err}");
+}
+
+#[test]
+fn bench_prints_json_timings() {
+    let out = netsurgeon()
+        .arg("bench")
+        .arg(mini().join("net.prototxt"))
+        .arg("--weights")
+        .arg(mini().join("net.caffemodel"))
+        .args(["--runs", "3", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let t: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (min, med, max) = (
+        t["min_ms"].as_f64().unwrap(),
+        t["median_ms"].as_f64().unwrap(),
+        t["max_ms"].as_f64().unwrap(),
+    );
+    assert!(0.0 < min && min <= med && med <= max, "{t}");
+}

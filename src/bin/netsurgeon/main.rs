@@ -5,10 +5,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
+mod check;
 mod common;
+mod convert;
 mod demo;
 mod fc_to_conv;
+mod heatmap;
 mod inspect;
+mod run;
 mod synth;
 
 /// Caffe net surgery: inspect, edit and convert Caffe models.
@@ -29,6 +34,16 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Cast InnerProduct layers to Convolutions and save the new model.
     FcToConv(fc_to_conv::FcToConvArgs),
+    /// Export a Caffe model to ONNX.
+    Convert(convert::ConvertArgs),
+    /// Run a model (Caffe or ONNX) with tract and write its outputs as .npy.
+    Run(run::RunArgs),
+    /// Compare every blob of a forward pass with a golden folder.
+    Check(check::CheckArgs),
+    /// Time forward passes in tract.
+    Bench(bench::BenchArgs),
+    /// Classification heatmap of an image with a fully convolutional net.
+    Heatmap(heatmap::HeatmapArgs),
     /// Write seeded synthetic weights for a net definition.
     SynthWeights(synth::SynthArgs),
     /// Run the tutorial on the data shipped with netsurgeon (the default).
@@ -48,6 +63,11 @@ fn main() -> ExitCode {
     let result = match &command {
         Command::Inspect(args) => inspect::run(args),
         Command::FcToConv(args) => fc_to_conv::run(args, quiet),
+        Command::Convert(args) => convert::run(args, quiet),
+        Command::Run(args) => run::run(args, quiet),
+        Command::Check(args) => check::run(args, quiet),
+        Command::Bench(args) => bench::run(args, quiet),
+        Command::Heatmap(args) => heatmap::run(args, quiet),
         Command::SynthWeights(args) => synth::run(args, quiet),
         Command::Demo { out } => demo::run(out),
     };

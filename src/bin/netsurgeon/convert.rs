@@ -1,0 +1,141 @@
+//! `netsurgeon convert`: a Caffe model to ONNX, with the tutorial's surgery
+//! (fc-to-conv) and clean-ups (fold BatchNorm, drop Dropout) applied first.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use netsurgeon::graph_ir::passes;
+use netsurgeon::onnx_export::{export, BatchDim, ExportOptions, ExternalData, ModelOptions, WriteOptions};
+
+use crate::common::{check_output, format_shape, load_net, InputSpec};
+
+#[derive(Args)]
+#[command(after_help = "Examples:
+  netsurgeon convert deploy.prototxt --weights model.caffemodel -o model.onnx
+  netsurgeon convert deploy.prototxt --weights caffenet.caffemodel --fc-to-conv \\
+      --input data=1,3,451,451 -o caffenet_full_conv.onnx
+  netsurgeon convert deploy.prototxt --weights model.caffemodel --fold-bn --dynamic-batch -o model.onnx")]
+pub struct ConvertArgs {
+    /// The net definition (.prototxt).
+    pub prototxt: PathBuf,
+    /// Trained weights (.caffemodel); without them params hold their fillers' constants.
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// The ONNX file to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Give an input blob a shape, e.g. data=1,3,227,227 (repeatable).
+    #[arg(long = "input", value_name = "NAME=DIMS")]
+    pub inputs: Vec<InputSpec>,
+    /// Cast InnerProduct layers to Convolutions first (the tutorial's fully convolutional net).
+    #[arg(long)]
+    pub fc_to_conv: bool,
+    /// Suffix for layers cast by --fc-to-conv.
+    #[arg(long, default_value = "-conv", requires = "fc_to_conv")]
+    pub suffix: String,
+    /// Fold BatchNorm (and the Scale after it) into the preceding Convolution/InnerProduct.
+    #[arg(long)]
+    pub fold_bn: bool,
+    /// Remove Dropout layers (the identity at test time).
+    #[arg(long)]
+    pub remove_dropout: bool,
+    /// Make the batch dimension symbolic ("N").
+    #[arg(long)]
+    pub dynamic_batch: bool,
+    /// ONNX opset (13 or more).
+    #[arg(long, default_value_t = netsurgeon::onnx_export::DEFAULT_OPSET)]
+    pub opset: i64,
+    /// Write the weights to a side file (<output>.data), as ONNX external data.
+    #[arg(long)]
+    pub external_data: bool,
+    /// Overwrite an existing output file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(args: &ConvertArgs, quiet: bool) -> Result<()> {
+    let mut inputs = vec![args.prototxt.as_path()];
+    inputs.extend(args.weights.as_deref());
+    check_output(&args.output, &inputs, args.force)?;
+    if args.weights.is_none() && !quiet {
+        eprintln!("warning: no --weights: params hold their fillers' constant values (random fillers give 0)");
+    }
+    let mut net = load_net(&args.prototxt, args.weights.as_ref(), &[])?;
+    if args.fc_to_conv {
+        let options = passes::FcToConvOptions {
+            suffix: args.suffix.clone(),
+            layers: None,
+        };
+        for c in passes::fc_to_conv(&mut net, &options)? {
+            if !quiet {
+                println!("cast {} -> {} (kernel {:?})", c.old_name, c.new_name, c.kernel);
+            }
+        }
+    }
+    for spec in &args.inputs {
+        net.reshape_input(&spec.name, &spec.dims)
+            .with_context(|| format!("--input {}={:?}", spec.name, spec.dims))?;
+    }
+    if args.fold_bn {
+        for f in passes::fold_batchnorm(&mut net)? {
+            if !quiet {
+                let scale = f.scale.map(|s| format!(" + {s}")).unwrap_or_default();
+                println!("folded {}{scale} into {}", f.batch_norm, f.into);
+            }
+        }
+    }
+    if args.remove_dropout {
+        let removed = passes::remove_dropout(&mut net)?;
+        if !quiet && !removed.removed.is_empty() {
+            println!("removed dropout {}", removed.removed.join(", "));
+        }
+    }
+    let source = args.prototxt.file_name().map(|n| n.to_string_lossy().into_owned());
+    let options = ExportOptions {
+        opset: args.opset,
+        model: ModelOptions {
+            source_model: source,
+            ..Default::default()
+        },
+        batch: if args.dynamic_batch {
+            BatchDim::Symbolic("N".into())
+        } else {
+            BatchDim::Fixed
+        },
+        ..Default::default()
+    };
+    let exported = export(&net, &options)?;
+    let write = WriteOptions {
+        external: if args.external_data {
+            ExternalData::Always { threshold: 1024 }
+        } else {
+            ExternalData::Auto
+        },
+        location: None,
+    };
+    let summary = exported.write(&args.output, &write)?;
+    if !quiet {
+        for input in net.inputs() {
+            println!("input  {input} {}", format_shape(net.blob_shape(input)?));
+        }
+        for output in net.outputs()? {
+            println!("output {output} {}", format_shape(net.blob_shape(&output)?));
+        }
+        println!(
+            "wrote {} ({:.1} MB, opset {})",
+            summary.model_path.display(),
+            summary.model_bytes as f64 / 1e6,
+            args.opset
+        );
+        if let Some(ext) = &summary.external {
+            println!(
+                "wrote {} ({} tensors, {:.1} MB)",
+                ext.path.display(),
+                ext.tensors,
+                ext.bytes as f64 / 1e6
+            );
+        }
+    }
+    Ok(())
+}

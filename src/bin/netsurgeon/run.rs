@@ -1,0 +1,116 @@
+//! `netsurgeon run`: one forward pass of a Caffe model (through ONNX and tract)
+//! or of an ONNX file, on inputs read from `.npy`; each output (or every blob)
+//! is written as `DIR/NAME.npy`, `/` in names written as `__` as pycaffe users
+//! save them.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use ndarray::ArrayD;
+use netsurgeon::caffe_io;
+
+use crate::common::format_shape;
+
+#[derive(Args)]
+#[command(after_help = "Examples:
+  netsurgeon run deploy.prototxt --weights model.caffemodel --input data=image.npy --out-dir out
+  netsurgeon run deploy.prototxt --weights model.caffemodel --input data=image.npy --out-dir out --all-blobs
+  netsurgeon run model.onnx --input data=image.npy --out-dir out")]
+pub struct RunArgs {
+    /// The model: a .prototxt (with --weights) or an .onnx file.
+    pub model: PathBuf,
+    /// Weights for a .prototxt model.
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// An input blob and the .npy file holding it: NAME=FILE.npy (repeatable).
+    #[arg(long = "input", value_name = "NAME=FILE.npy", required = true)]
+    pub inputs: Vec<String>,
+    /// Directory for the outputs (created if needed).
+    #[arg(long)]
+    pub out_dir: PathBuf,
+    /// Write every blob, not only the outputs (Caffe models only).
+    #[arg(long)]
+    pub all_blobs: bool,
+    /// Threads for tract.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Overwrite existing files in the output directory.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// File name of a blob: pycaffe users replace `/` by `__`.
+pub fn blob_file(name: &str) -> String {
+    format!("{}.npy", name.replace('/', "__"))
+}
+
+fn read_inputs(specs: &[String]) -> Result<Vec<(String, PathBuf, ArrayD<f32>)>> {
+    specs
+        .iter()
+        .map(|spec| {
+            let Some((name, file)) = spec.split_once('=') else {
+                bail!("--input '{spec}' is not NAME=FILE.npy");
+            };
+            let path = PathBuf::from(file);
+            let array = caffe_io::read_npy_f32(&path)?;
+            Ok((name.to_string(), path, array))
+        })
+        .collect()
+}
+
+fn is_onnx(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
+}
+
+/// Runs the model; returns (blob name, value) in the model's order.
+pub fn run_model(
+    model: &Path,
+    weights: Option<&PathBuf>,
+    inputs: Vec<(String, ArrayD<f32>)>,
+    all_blobs: bool,
+    threads: usize,
+) -> Result<Vec<(String, ArrayD<f32>)>> {
+    if is_onnx(model) {
+        if weights.is_some() {
+            bail!("--weights is for Caffe models; {} holds its weights", model.display());
+        }
+        if all_blobs {
+            bail!("--all-blobs is for Caffe models (an ONNX file's intermediate tensors have no Caffe names)");
+        }
+        let mut builder = netsurgeon::tract_runtime::SessionBuilder::from_path(model)?.threads(threads);
+        for (name, array) in &inputs {
+            builder = builder.input_shape(name, array.shape())?;
+        }
+        let session = builder.build()?;
+        return Ok(session.run_named(inputs.into_iter().collect())?);
+    }
+    let mut net = netsurgeon::graph_ir::Net::load(model, weights.map(PathBuf::as_path))?;
+    for (name, array) in &inputs {
+        net.reshape_input(name, array.shape())
+            .with_context(|| format!("input '{name}' of shape {}", format_shape(array.shape())))?;
+    }
+    let forward = netsurgeon::Forward::new(&net, all_blobs, threads)?;
+    Ok(forward.run(inputs.into_iter().collect::<HashMap<_, _>>())?.blobs)
+}
+
+pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
+    let inputs = read_inputs(&args.inputs)?;
+    let input_files: Vec<PathBuf> = inputs.iter().map(|(_, p, _)| p.clone()).collect();
+    let mut sources: Vec<&Path> = vec![args.model.as_path()];
+    sources.extend(args.weights.as_deref());
+    sources.extend(input_files.iter().map(PathBuf::as_path));
+    let inputs: Vec<(String, ArrayD<f32>)> = inputs.into_iter().map(|(n, _, a)| (n, a)).collect();
+    let blobs = run_model(&args.model, args.weights.as_ref(), inputs, args.all_blobs, args.threads)?;
+    std::fs::create_dir_all(&args.out_dir).with_context(|| format!("creating {}", args.out_dir.display()))?;
+    for (name, array) in &blobs {
+        let path = args.out_dir.join(blob_file(name));
+        crate::common::check_output(&path, &sources, args.force)?;
+        caffe_io::write_npy_f32(&path, array.view())?;
+        if !quiet {
+            println!("{name} {} -> {}", format_shape(array.shape()), path.display());
+        }
+    }
+    Ok(())
+}
