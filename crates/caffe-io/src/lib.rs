@@ -64,6 +64,13 @@ pub fn read_caffemodel(path: &Path) -> Result<NetParameter> {
     finish_weights(net, path)
 }
 
+/// Reads a `.caffemodel` of `len` bytes from any reader (e.g. one that reports
+/// progress), streaming as [`read_caffemodel`] does; `path` names it in errors.
+pub fn read_caffemodel_from<R: std::io::Read>(reader: R, len: u64, path: &Path) -> Result<NetParameter> {
+    let net = binary::read_net(BufReader::with_capacity(1 << 20, reader), len, path)?;
+    finish_weights(net, path)
+}
+
 /// Decodes `.caffemodel` bytes held in memory (`path` names them in errors).
 pub fn decode_caffemodel(bytes: &[u8], path: &Path) -> Result<NetParameter> {
     let net = binary::decode_net(bytes, path)?;

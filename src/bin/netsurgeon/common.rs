@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// An input blob and its shape, as given on the command line: `data=1,3,451,451`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,13 +75,70 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Loads a net (and its weights), then gives the requested inputs their shapes.
+/// Loads a net (and its weights, with a progress bar on a terminal), then gives
+/// the requested inputs their shapes.
 pub fn load_net(prototxt: &Path, weights: Option<&PathBuf>, inputs: &[InputSpec]) -> Result<graph_ir::Net> {
-    let mut net = graph_ir::Net::load(prototxt, weights.map(PathBuf::as_path))?;
+    let param = netsurgeon::caffe_io::read_prototxt(prototxt)?;
+    let weights = weights.map(|w| read_weights(w)).transpose()?;
+    let mut net = graph_ir::Net::from_proto(param, weights)?;
     for spec in inputs {
         net.reshape_input(&spec.name, &spec.dims)
             .with_context(|| format!("--input {}={:?}", spec.name, spec.dims))?;
     }
+    Ok(net)
+}
+
+/// Progress bars are drawn on stderr only when it is a terminal and `--quiet`
+/// is not given; set once by `main`.
+pub static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Below this, a file loads in well under a second: no bar.
+const PROGRESS_MIN_BYTES: u64 = 64 << 20;
+
+/// A byte progress bar for reading or writing `bytes`, or a hidden one.
+pub fn progress(bytes: u64, message: String) -> ProgressBar {
+    if QUIET.load(std::sync::atomic::Ordering::Relaxed) || bytes < PROGRESS_MIN_BYTES {
+        return ProgressBar::hidden();
+    }
+    // indicatif draws nothing when stderr is not a terminal.
+    let bar = ProgressBar::with_draw_target(Some(bytes), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} {elapsed}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(message);
+    bar
+}
+
+/// Bytes of a net's params.
+pub fn param_bytes(net: &graph_ir::Net) -> u64 {
+    net.params()
+        .iter()
+        .flat_map(|(_, p)| p.iter())
+        .map(|p| 4 * p.len() as u64)
+        .sum()
+}
+
+/// A spinner for a step of a model of `bytes` (writing it, optimizing it),
+/// shown when the model is big enough for the step to take a while.
+pub fn spinner(message: String, bytes: u64) -> ProgressBar {
+    if QUIET.load(std::sync::atomic::Ordering::Relaxed) || bytes < PROGRESS_MIN_BYTES {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_message(message);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// Reads a `.caffemodel`, with a progress bar for big ones.
+pub fn read_weights(path: &Path) -> Result<netsurgeon::caffe_io::NetParameter> {
+    let file = std::fs::File::open(path).with_context(|| format!("{}: open", path.display()))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = progress(len, format!("loading {}", path.display()));
+    let net = netsurgeon::caffe_io::read_caffemodel_from(bar.wrap_read(file), len, path)?;
+    bar.finish_and_clear();
     Ok(net)
 }
 

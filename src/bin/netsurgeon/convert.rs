@@ -114,7 +114,12 @@ pub fn run(args: &ConvertArgs, quiet: bool) -> Result<()> {
         },
         location: None,
     };
+    let bar = crate::common::spinner(
+        format!("writing {}", args.output.display()),
+        crate::common::param_bytes(&net),
+    );
     let summary = exported.write(&args.output, &write)?;
+    bar.finish_and_clear();
     if !quiet {
         for input in net.inputs() {
             println!("input  {input} {}", format_shape(net.blob_shape(input)?));

@@ -51,7 +51,12 @@ pub fn run(args: &FcToConvArgs, quiet: bool) -> Result<()> {
         net.reshape_input(&spec.name, &spec.dims)
             .with_context(|| format!("--input {}={:?}", spec.name, spec.dims))?;
     }
+    let bar = crate::common::spinner(
+        format!("writing {}", args.out_weights.display()),
+        crate::common::param_bytes(&net),
+    );
     net.save(&args.out_prototxt, &args.out_weights)?;
+    bar.finish_and_clear();
     if !quiet {
         for c in &converted {
             let w = net.param(&c.new_name, 0)?;

@@ -57,6 +57,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = cli.quiet;
+    common::QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
     let command = cli.command.unwrap_or(Command::Demo {
         out: PathBuf::from("netsurgeon-demo"),
     });

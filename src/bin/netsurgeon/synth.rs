@@ -33,7 +33,12 @@ pub fn run(args: &SynthArgs, quiet: bool) -> Result<()> {
     check_output(&args.output, &[args.prototxt.as_path()], args.force)?;
     let mut net = load_net(&args.prototxt, None, &args.inputs)?;
     net.synthesize_params(args.seed);
+    let bar = crate::common::spinner(
+        format!("writing {}", args.output.display()),
+        crate::common::param_bytes(&net),
+    );
     net.save_weights(&args.output)?;
+    bar.finish_and_clear();
     if !quiet {
         let count: usize = net.params().iter().flat_map(|(_, p)| p.iter()).map(|p| p.len()).sum();
         println!("wrote {} ({count} weights, seed {})", args.output.display(), args.seed);
