@@ -10,6 +10,7 @@ mod check;
 mod common;
 mod convert;
 mod demo;
+mod embedded;
 mod fc_to_conv;
 mod heatmap;
 mod inspect;
@@ -47,10 +48,18 @@ enum Command {
     /// Write seeded synthetic weights for a net definition.
     SynthWeights(synth::SynthArgs),
     /// Run the tutorial on the data shipped with netsurgeon (the default).
+    #[command(after_help = "Example:
+  netsurgeon demo --out /tmp/netsurgeon-demo
+
+Its data (nets, images, the trained LeNet, real Caffe's reference numbers) is built into the
+binary, so it runs from any directory. Files of an earlier demo run in --out are replaced.")]
     Demo {
         /// Where to write the demo's outputs.
         #[arg(long, default_value = "netsurgeon-demo")]
         out: PathBuf,
+        /// Leave out step 2 (CaffeNet at 451x451: the slow step, ~470 MB written).
+        #[arg(long)]
+        skip_caffenet: bool,
     },
 }
 
@@ -60,6 +69,7 @@ fn main() -> ExitCode {
     common::QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
     let command = cli.command.unwrap_or(Command::Demo {
         out: PathBuf::from("netsurgeon-demo"),
+        skip_caffenet: false,
     });
     let result = match &command {
         Command::Inspect(args) => inspect::run(args),
@@ -70,7 +80,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args, quiet),
         Command::Heatmap(args) => heatmap::run(args, quiet),
         Command::SynthWeights(args) => synth::run(args, quiet),
-        Command::Demo { out } => demo::run(out),
+        Command::Demo { out, skip_caffenet } => demo::run(out, *skip_caffenet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
