@@ -328,3 +328,67 @@ fn bench_prints_json_timings() {
     );
     assert!(0.0 < min && min <= med && med <= max, "{t}");
 }
+
+#[test]
+fn convert_and_bench_failures_are_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    // Weights that do not fit the net: exit 1, the layer named, no ONNX file.
+    let onnx = dir.path().join("x.onnx");
+    netsurgeon()
+        .arg("convert")
+        .arg(caffenet())
+        .arg("--weights")
+        .arg(fixtures().join("golden/digits/lenet_digits.caffemodel"))
+        .arg("-o")
+        .arg(&onnx)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("conv1"));
+    assert!(!onnx.exists());
+    // A layer type the converter does not know is named with its type.
+    let proto = dir.path().join("custom.prototxt");
+    std::fs::write(
+        &proto,
+        "layer { name: 'data' type: 'Input' top: 'data' input_param { shape { dim: 1 dim: 3 dim: 8 dim: 8 } } }\n\
+         layer { name: 'roi' type: 'Python' bottom: 'data' top: 'roi' python_param { module: 'm' layer: 'L' } }\n",
+    )
+    .unwrap();
+    netsurgeon()
+        .arg("convert")
+        .arg(&proto)
+        .arg("-o")
+        .arg(&onnx)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("roi").and(predicate::str::contains("Python")));
+    assert!(!onnx.exists());
+    let empty = dir.path().join("empty.prototxt");
+    std::fs::write(&empty, "# nothing here\n").unwrap();
+    netsurgeon()
+        .arg("convert")
+        .arg(&empty)
+        .arg("-o")
+        .arg(&onnx)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("empty.prototxt: defines no layers"));
+    netsurgeon()
+        .arg("bench")
+        .arg(mini().join("net.prototxt"))
+        .args(["--runs", "0"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--runs"));
+    netsurgeon()
+        .arg("run")
+        .arg(mini().join("net.prototxt"))
+        .arg("--weights")
+        .arg(mini().join("net.caffemodel"))
+        .arg("--input")
+        .arg(format!("data={}", dir.path().join("missing.npy").display()))
+        .arg("--out-dir")
+        .arg(dir.path().join("o"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("missing.npy"));
+}

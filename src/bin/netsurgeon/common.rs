@@ -80,6 +80,12 @@ fn same_file(a: &Path, b: &Path) -> bool {
 pub fn load_net(prototxt: &Path, weights: Option<&PathBuf>, inputs: &[InputSpec]) -> Result<graph_ir::Net> {
     let param = netsurgeon::caffe_io::read_prototxt(prototxt)?;
     let weights = weights.map(|w| read_weights(w)).transpose()?;
+    if param.layer.is_empty() {
+        bail!(
+            "{}: defines no layers (is it a Caffe net definition?)",
+            prototxt.display()
+        );
+    }
     let mut net = graph_ir::Net::from_proto(param, weights)?;
     for spec in inputs {
         net.reshape_input(&spec.name, &spec.dims)
