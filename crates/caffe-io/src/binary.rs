@@ -290,15 +290,15 @@ impl<'p, R: BufRead> WireReader<'p, R> {
         while self.pos < end {
             let (number, wire) = self.key(ctx)?;
             match (number, wire) {
-                (field::BLOB_DATA, WIRE_LEN) => self.packed_f32(end, &mut data, ctx)?,
-                (field::BLOB_DIFF, WIRE_LEN) => self.packed_f32(end, &mut diff, ctx)?,
-                (field::BLOB_DOUBLE_DATA, WIRE_LEN) => self.packed_f64(end, &mut double_data, ctx)?,
-                (field::BLOB_DOUBLE_DIFF, WIRE_LEN) => self.packed_f64(end, &mut double_diff, ctx)?,
+                (field::BLOB_DATA, WIRE_LEN) => self.packed(end, &mut data, ctx)?,
+                (field::BLOB_DIFF, WIRE_LEN) => self.packed(end, &mut diff, ctx)?,
+                (field::BLOB_DOUBLE_DATA, WIRE_LEN) => self.packed(end, &mut double_data, ctx)?,
+                (field::BLOB_DOUBLE_DIFF, WIRE_LEN) => self.packed(end, &mut double_diff, ctx)?,
                 // Unpacked repeated floats are legal protobuf; rare, so slow is fine.
-                (field::BLOB_DATA, WIRE_I32) => data.push(self.fixed32(end, ctx)?),
-                (field::BLOB_DIFF, WIRE_I32) => diff.push(self.fixed32(end, ctx)?),
-                (field::BLOB_DOUBLE_DATA, WIRE_I64) => double_data.push(self.fixed64(end, ctx)?),
-                (field::BLOB_DOUBLE_DIFF, WIRE_I64) => double_diff.push(self.fixed64(end, ctx)?),
+                (field::BLOB_DATA, WIRE_I32) => data.push(self.fixed(end, ctx)?),
+                (field::BLOB_DIFF, WIRE_I32) => diff.push(self.fixed(end, ctx)?),
+                (field::BLOB_DOUBLE_DATA, WIRE_I64) => double_data.push(self.fixed(end, ctx)?),
+                (field::BLOB_DOUBLE_DIFF, WIRE_I64) => double_diff.push(self.fixed(end, ctx)?),
                 _ => self.copy_field(number, wire, end, &mut small, ctx)?,
             }
         }
@@ -313,64 +313,41 @@ impl<'p, R: BufRead> WireReader<'p, R> {
         Ok(blob)
     }
 
-    fn fixed32(&mut self, end: u64, ctx: &dyn Fn() -> String) -> Result<f32> {
-        if end.saturating_sub(self.pos) < 4 {
-            return Err(self.error(ctx(), "a float runs past the end of the blob"));
+    /// One unpacked little-endian value (a repeated float written without packing).
+    fn fixed<T: Float>(&mut self, end: u64, ctx: &dyn Fn() -> String) -> Result<T> {
+        if end.saturating_sub(self.pos) < T::SIZE as u64 {
+            return Err(self.error(ctx(), format!("a {} runs past the end of the blob", T::NAME)));
         }
-        let mut b = [0u8; 4];
-        self.read_exact(&mut b, ctx)?;
-        Ok(f32::from_le_bytes(b))
+        let mut v = T::default();
+        self.read_exact(bytemuck::bytes_of_mut(&mut v), ctx)?;
+        Ok(v.from_le())
     }
 
-    fn fixed64(&mut self, end: u64, ctx: &dyn Fn() -> String) -> Result<f64> {
-        if end.saturating_sub(self.pos) < 8 {
-            return Err(self.error(ctx(), "a double runs past the end of the blob"));
-        }
-        let mut b = [0u8; 8];
-        self.read_exact(&mut b, ctx)?;
-        Ok(f64::from_le_bytes(b))
-    }
-
-    fn packed_f32(&mut self, end: u64, out: &mut Vec<f32>, ctx: &dyn Fn() -> String) -> Result<()> {
+    /// Packed little-endian values, read straight into their final buffer.
+    fn packed<T: Float>(&mut self, end: u64, out: &mut Vec<T>, ctx: &dyn Fn() -> String) -> Result<()> {
         let len = self.length(end, ctx)?;
-        if len % 4 != 0 {
+        if len % T::SIZE as u64 != 0 {
             return Err(self.error(
                 ctx(),
-                format!("packed float data of {len} bytes is not a whole number of floats"),
+                format!(
+                    "packed {} data of {len} bytes is not a whole number of {}s",
+                    T::NAME,
+                    T::NAME
+                ),
             ));
         }
-        let n = (len / 4) as usize;
+        let n = (len / T::SIZE as u64) as usize;
         let start = out.len();
         if start == 0 {
             // A fresh zeroed allocation comes from the OS already zeroed: no memset.
-            *out = vec![0.0; n];
+            *out = vec![T::default(); n];
         } else {
-            out.resize(start + n, 0.0);
+            out.resize(start + n, T::default());
         }
         self.read_exact(bytemuck::cast_slice_mut(&mut out[start..]), ctx)?;
         if cfg!(target_endian = "big") {
             for v in &mut out[start..] {
-                *v = f32::from_bits(u32::from_le(v.to_bits()));
-            }
-        }
-        Ok(())
-    }
-
-    fn packed_f64(&mut self, end: u64, out: &mut Vec<f64>, ctx: &dyn Fn() -> String) -> Result<()> {
-        let len = self.length(end, ctx)?;
-        if len % 8 != 0 {
-            return Err(self.error(
-                ctx(),
-                format!("packed double data of {len} bytes is not a whole number of doubles"),
-            ));
-        }
-        let n = (len / 8) as usize;
-        let start = out.len();
-        out.resize(start + n, 0.0);
-        self.read_exact(bytemuck::cast_slice_mut(&mut out[start..]), ctx)?;
-        if cfg!(target_endian = "big") {
-            for v in &mut out[start..] {
-                *v = f64::from_bits(u64::from_le(v.to_bits()));
+                *v = v.from_le();
             }
         }
         Ok(())
@@ -438,11 +415,11 @@ impl<'a> BlobRef<'a> {
         // Fields 1-4 (legacy dims) come before data; field 7 (shape) after diff.
         let split = split_point(&small, field::BLOB_DIFF);
         w.write_all(&small[..split])?;
-        write_packed_f32(w, field::BLOB_DATA, &self.data)?;
-        write_packed_f32(w, field::BLOB_DIFF, &self.diff)?;
+        write_packed(w, field::BLOB_DATA, &self.data)?;
+        write_packed(w, field::BLOB_DIFF, &self.diff)?;
         w.write_all(&small[split..])?;
-        write_packed_f64(w, field::BLOB_DOUBLE_DATA, &self.double_data)?;
-        write_packed_f64(w, field::BLOB_DOUBLE_DIFF, &self.double_diff)
+        write_packed(w, field::BLOB_DOUBLE_DATA, &self.double_data)?;
+        write_packed(w, field::BLOB_DOUBLE_DIFF, &self.double_diff)
     }
 }
 
@@ -598,35 +575,43 @@ fn write_header<W: Write>(w: &mut W, number: u32, len: u64) -> std::io::Result<(
     w.write_all(&head)
 }
 
-fn write_packed_f32<W: Write>(w: &mut W, number: u32, values: &[f32]) -> std::io::Result<()> {
+fn write_packed<W: Write, T: Float>(w: &mut W, number: u32, values: &[T]) -> std::io::Result<()> {
     if values.is_empty() {
         return Ok(());
     }
-    write_header(w, number, 4 * values.len() as u64)?;
+    write_header(w, number, (T::SIZE * values.len()) as u64)?;
     if cfg!(target_endian = "little") {
         w.write_all(bytemuck::cast_slice(values))
     } else {
         for chunk in values.chunks(16 * 1024) {
-            let le: Vec<u8> = chunk.iter().flat_map(|v| v.to_le_bytes()).collect();
-            w.write_all(&le)?;
+            let le: Vec<T> = chunk.iter().map(|v| v.from_le()).collect();
+            w.write_all(bytemuck::cast_slice(&le))?;
         }
         Ok(())
     }
 }
 
-fn write_packed_f64<W: Write>(w: &mut W, number: u32, values: &[f64]) -> std::io::Result<()> {
-    if values.is_empty() {
-        return Ok(());
+/// The value types of packed blob data (f32 `data`/`diff`, f64 `double_*`).
+trait Float: bytemuck::Pod + Default {
+    const SIZE: usize;
+    const NAME: &'static str;
+    /// Converts between little-endian storage and native order (either way).
+    fn from_le(self) -> Self;
+}
+
+impl Float for f32 {
+    const SIZE: usize = 4;
+    const NAME: &'static str = "float";
+    fn from_le(self) -> Self {
+        f32::from_bits(u32::from_le(self.to_bits()))
     }
-    write_header(w, number, 8 * values.len() as u64)?;
-    if cfg!(target_endian = "little") {
-        w.write_all(bytemuck::cast_slice(values))
-    } else {
-        for chunk in values.chunks(16 * 1024) {
-            let le: Vec<u8> = chunk.iter().flat_map(|v| v.to_le_bytes()).collect();
-            w.write_all(&le)?;
-        }
-        Ok(())
+}
+
+impl Float for f64 {
+    const SIZE: usize = 8;
+    const NAME: &'static str = "double";
+    fn from_le(self) -> Self {
+        f64::from_bits(u64::from_le(self.to_bits()))
     }
 }
 
