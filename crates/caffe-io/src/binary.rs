@@ -320,7 +320,7 @@ impl<'p, R: BufRead> WireReader<'p, R> {
         }
         let mut v = T::default();
         self.read_exact(bytemuck::bytes_of_mut(&mut v), ctx)?;
-        Ok(v.from_le())
+        Ok(v.swap_le())
     }
 
     /// Packed little-endian values, read straight into their final buffer.
@@ -347,7 +347,7 @@ impl<'p, R: BufRead> WireReader<'p, R> {
         self.read_exact(bytemuck::cast_slice_mut(&mut out[start..]), ctx)?;
         if cfg!(target_endian = "big") {
             for v in &mut out[start..] {
-                *v = v.from_le();
+                *v = v.swap_le();
             }
         }
         Ok(())
@@ -584,7 +584,7 @@ fn write_packed<W: Write, T: Float>(w: &mut W, number: u32, values: &[T]) -> std
         w.write_all(bytemuck::cast_slice(values))
     } else {
         for chunk in values.chunks(16 * 1024) {
-            let le: Vec<T> = chunk.iter().map(|v| v.from_le()).collect();
+            let le: Vec<T> = chunk.iter().map(|v| v.swap_le()).collect();
             w.write_all(bytemuck::cast_slice(&le))?;
         }
         Ok(())
@@ -596,13 +596,13 @@ trait Float: bytemuck::Pod + Default {
     const SIZE: usize;
     const NAME: &'static str;
     /// Converts between little-endian storage and native order (either way).
-    fn from_le(self) -> Self;
+    fn swap_le(self) -> Self;
 }
 
 impl Float for f32 {
     const SIZE: usize = 4;
     const NAME: &'static str = "float";
-    fn from_le(self) -> Self {
+    fn swap_le(self) -> Self {
         f32::from_bits(u32::from_le(self.to_bits()))
     }
 }
@@ -610,7 +610,7 @@ impl Float for f32 {
 impl Float for f64 {
     const SIZE: usize = 8;
     const NAME: &'static str = "double";
-    fn from_le(self) -> Self {
+    fn swap_le(self) -> Self {
         f64::from_bits(u64::from_le(self.to_bits()))
     }
 }

@@ -92,7 +92,7 @@ fn v1_weight_file_upgrades_to_the_same_weights() {
             top: layer.top.clone(),
             blobs: layer.blobs.clone(),
             convolution_param: layer.convolution_param.clone(),
-            pooling_param: layer.pooling_param.clone(),
+            pooling_param: layer.pooling_param,
             inner_product_param: layer.inner_product_param.clone(),
             ..Default::default()
         });
