@@ -67,12 +67,14 @@ pub fn ir_version_for_opset(opset: i64) -> Result<i64> {
         .expect("the table starts at MIN_OPSET"))
 }
 
-/// One axis of a graph input or output: a fixed size or a symbolic name such
-/// as "N" (a batch size the runtime may choose).
+/// One axis of a graph input or output: a fixed size, a symbolic name such
+/// as "N" (a batch size the runtime may choose), or unknown (a size that
+/// depends on symbolic input sizes in a way ONNX has no name for).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Dim {
     Fixed(usize),
     Param(String),
+    Unknown,
 }
 
 impl From<usize> for Dim {
@@ -98,10 +100,11 @@ pub fn tensor_type(elem: DataType, shape: Option<&[Dim]>) -> TypeProto {
         dim: dims
             .iter()
             .map(|d| tensor_shape_proto::Dimension {
-                value: Some(match d {
-                    Dim::Fixed(v) => tensor_shape_proto::dimension::Value::DimValue(*v as i64),
-                    Dim::Param(p) => tensor_shape_proto::dimension::Value::DimParam(p.clone()),
-                }),
+                value: match d {
+                    Dim::Fixed(v) => Some(tensor_shape_proto::dimension::Value::DimValue(*v as i64)),
+                    Dim::Param(p) => Some(tensor_shape_proto::dimension::Value::DimParam(p.clone())),
+                    Dim::Unknown => None,
+                },
                 denotation: None,
             })
             .collect(),

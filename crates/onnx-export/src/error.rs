@@ -71,6 +71,11 @@ pub enum Error {
         message: String,
     },
 
+    /// The export options do not fit the net (e.g. symbolic dims asked for
+    /// an input the net does not have).
+    #[error("export options: {message}")]
+    Options { message: String },
+
     /// The net could not answer a question the export asked (e.g. a blob
     /// whose shape depends on a database).
     #[error(transparent)]

@@ -12,6 +12,13 @@
 //! Weights are borrowed from the net ([`Payloads`]) and spliced in when the
 //! model is written, so exporting costs no copy of them; values the export
 //! computes (e.g. BatchNorm's unscaled statistics) are owned by the model.
+//!
+//! Symbolic sizes ([`BatchDim::Symbolic`], [`SpatialDims::Symbolic`]): the
+//! walk tracks, per tensor, which axes follow a symbolic input size, and each
+//! layer mapping either computes from the runtime shape or refuses (a typed
+//! [`Error::Unsupported`] naming the layer) where it would have to bake a
+//! size into a constant, e.g. an InnerProduct whose weights fix its input
+//! size.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -43,6 +50,43 @@ pub enum BatchDim {
     Symbolic(String),
 }
 
+/// The height and width (axes 2 and 3) of 4-D graph inputs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum SpatialDims {
+    /// As the net declares them.
+    #[default]
+    Fixed,
+    /// Symbolic on every 4-D input: "H" and "W" on the inputs whose height
+    /// and width are the first 4-D input's, `<input>_H` and `<input>_W` on
+    /// the others. One export then runs at any size the layers allow (a
+    /// fully convolutional net: any size); layers that would bake a size in
+    /// (InnerProduct, Reshape, Slice along H or W, ...) are refused.
+    Symbolic,
+    /// Symbolic on these inputs only, under these names.
+    Inputs(Vec<SymbolicInput>),
+}
+
+/// One input's symbolic height and width (see [`SpatialDims::Inputs`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SymbolicInput {
+    /// The input blob.
+    pub input: String,
+    /// `dim_param` of axis 2.
+    pub height: String,
+    /// `dim_param` of axis 3.
+    pub width: String,
+}
+
+impl SymbolicInput {
+    pub fn new(input: &str, height: &str, width: &str) -> Self {
+        SymbolicInput {
+            input: input.to_string(),
+            height: height.to_string(),
+            width: width.to_string(),
+        }
+    }
+}
+
 /// How to export.
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
@@ -52,9 +96,13 @@ pub struct ExportOptions {
     pub model: ModelOptions,
     /// Record every Caffe blob's type and shape as `value_info`, so ONNX
     /// shape inference (e.g. the checker's full check) can confirm them.
-    /// Not written with a symbolic batch (the shapes would not be fixed).
+    /// Not written with a symbolic batch or spatial size (the shapes would
+    /// not be fixed).
     pub value_info: bool,
     pub batch: BatchDim,
+    /// Symbolic height and width, e.g. to run one fully convolutional
+    /// export at any image size (see [`SpatialDims`]).
+    pub spatial: SpatialDims,
 }
 
 impl Default for ExportOptions {
@@ -64,6 +112,7 @@ impl Default for ExportOptions {
             model: ModelOptions::default(),
             value_info: true,
             batch: BatchDim::Fixed,
+            spatial: SpatialDims::Fixed,
         }
     }
 }
@@ -149,15 +198,29 @@ pub fn export<'n>(net: &'n Net, options: &ExportOptions) -> Result<Export<'n>> {
             first.map(|b| (b, name.clone()))
         }
     };
-    let dims_of = |shape: &[usize]| -> Vec<Dim> {
+    // Graph input/output dims: the batch's name on a batched first axis, the
+    // spatial names on symbolic input axes, unknown on other symbolic axes
+    // (an output's size is a function of H and W that ONNX cannot name).
+    let dims_of = |shape: &[usize], free: &[bool], names: Option<&[String; 2]>| -> Vec<Dim> {
         shape
             .iter()
             .enumerate()
             .map(|(i, &d)| match &batch {
                 Some((b, name)) if i == 0 && d == *b => Dim::Param(name.clone()),
+                _ if free.get(i) == Some(&true) => match names {
+                    Some(names) if i >= 2 => Dim::Param(names[i - 2].clone()),
+                    _ => Dim::Unknown,
+                },
                 _ => Dim::Fixed(d),
             })
             .collect()
+    };
+    let spatial_names = symbolic_inputs(net, &options.spatial)?;
+    // Tensor name -> which of its axes follow a symbolic input size; tensors
+    // not listed have none.
+    let mut free: HashMap<String, Vec<bool>> = HashMap::new();
+    let free_of = |free: &HashMap<String, Vec<bool>>, tensor: &str, ndim: usize| -> Vec<bool> {
+        free.get(tensor).cloned().unwrap_or_else(|| vec![false; ndim])
     };
 
     let mut payloads = Payloads::new();
@@ -202,11 +265,22 @@ pub fn export<'n>(net: &'n Net, options: &ExportOptions) -> Result<Export<'n>> {
         if matches!(layer.op(), Op::Input(_) | Op::Data(_)) {
             // Graph inputs keep their blob names, whoever overwrites them later.
             for (top, shape) in rl.tops.iter().zip(&out_shapes) {
-                g.add_input(top, &dims_of(shape))?;
+                let names = spatial_names.get(top.as_str());
+                let flags: Vec<bool> = (0..shape.len()).map(|a| names.is_some() && a >= 2).collect();
+                g.add_input(top, &dims_of(shape, &flags, names))?;
+                if names.is_some() {
+                    free.insert(top.clone(), flags);
+                }
                 current.insert(top.clone(), top.clone());
             }
             continue;
         }
+        let in_free: Vec<Vec<bool>> = inputs
+            .iter()
+            .zip(&in_shapes)
+            .map(|(t, s)| free_of(&free, t, s.len()))
+            .collect();
+        let out_free = ops::free_axes(layer.op(), &in_free, &in_shapes, &out_shapes);
         let mut cx = LayerCx {
             g: &mut g,
             payloads: &mut payloads,
@@ -216,10 +290,15 @@ pub fn export<'n>(net: &'n Net, options: &ExportOptions) -> Result<Export<'n>> {
             out_shapes,
             outputs,
             batch: batch.as_ref().map(|(b, _)| *b),
+            in_free,
+            out_free,
         };
         ops::export_layer(&mut cx)?;
-        let outputs = cx.outputs;
-        for (top, tensor) in rl.tops.iter().zip(outputs) {
+        let (outputs, out_free) = (cx.outputs, cx.out_free);
+        for ((top, tensor), flags) in rl.tops.iter().zip(outputs).zip(out_free) {
+            if flags.contains(&true) {
+                free.insert(tensor.clone(), flags);
+            }
             current.insert(top.clone(), tensor);
         }
     }
@@ -233,7 +312,12 @@ pub fn export<'n>(net: &'n Net, options: &ExportOptions) -> Result<Export<'n>> {
             current.insert(out.clone(), out.clone());
             tensor = out.clone();
         }
-        let dims = dims_of(net.blob_shape(&out)?);
+        let shape = net.blob_shape(&out)?;
+        let dims = dims_of(
+            shape,
+            &free_of(&free, &tensor, shape.len()),
+            spatial_names.get(tensor.as_str()),
+        );
         g.add_output(&tensor, Some(&dims))?;
     }
 
@@ -249,7 +333,7 @@ pub fn export<'n>(net: &'n Net, options: &ExportOptions) -> Result<Export<'n>> {
             })
         })
         .collect::<Result<_>>()?;
-    if options.value_info && batch.is_none() {
+    if options.value_info && batch.is_none() && spatial_names.is_empty() {
         let outputs: std::collections::HashSet<String> = net.outputs()?.into_iter().collect();
         let inputs: std::collections::HashSet<&str> = net.inputs().into_iter().collect();
         let mut seen = std::collections::HashSet::new();
@@ -267,6 +351,49 @@ pub fn export<'n>(net: &'n Net, options: &ExportOptions) -> Result<Export<'n>> {
         payloads,
         blobs: exported,
     })
+}
+
+/// Input blob -> its symbolic (height, width) names, per `spatial`.
+fn symbolic_inputs<'n>(net: &'n Net, spatial: &SpatialDims) -> Result<HashMap<&'n str, [String; 2]>> {
+    let mut names = HashMap::new();
+    let four_d = net
+        .inputs()
+        .into_iter()
+        .map(|i| Ok((i, net.blob_shape(i)?)))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .filter(|(_, s)| s.len() == 4)
+        .collect::<Vec<_>>();
+    match spatial {
+        SpatialDims::Fixed => {}
+        SpatialDims::Symbolic => {
+            if let Some(&(_, first)) = four_d.first() {
+                for &(input, shape) in &four_d {
+                    let pair = if shape[2..] == first[2..] {
+                        ["H".to_string(), "W".to_string()]
+                    } else {
+                        [format!("{input}_H"), format!("{input}_W")]
+                    };
+                    names.insert(input, pair);
+                }
+            }
+        }
+        SpatialDims::Inputs(list) => {
+            for s in list {
+                let Some(&(input, _)) = four_d.iter().find(|(i, _)| *i == s.input) else {
+                    let known: Vec<&str> = four_d.iter().map(|(i, _)| *i).collect();
+                    return Err(Error::Options {
+                        message: format!(
+                            "symbolic spatial dims for '{}', which is not a 4-D input of the net (4-D inputs: {known:?})",
+                            s.input
+                        ),
+                    });
+                };
+                names.insert(input, [s.height.clone(), s.width.clone()]);
+            }
+        }
+    }
+    Ok(names)
 }
 
 fn lookup<'c>(current: &'c HashMap<String, String>, blob: &str, reader: &str) -> Result<&'c str> {

@@ -14,6 +14,18 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! A fully convolutional net exported once for every image size (height and
+//! width become the symbolic dims "H" and "W"; layers that would fix a size,
+//! such as an InnerProduct, make the export fail with the layer named):
+//!
+//! ```no_run
+//! use onnx_export::{export, ExportOptions, SpatialDims, WriteOptions};
+//! let net = graph_ir::Net::load("full_conv.prototxt", Some("full_conv.caffemodel".as_ref()))?;
+//! let options = ExportOptions { spatial: SpatialDims::Symbolic, ..Default::default() };
+//! export(&net, &options)?.write("full_conv.onnx".as_ref(), &WriteOptions::default())?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! Building a graph by hand:
 //!
 //! ```no_run
@@ -100,7 +112,7 @@ pub mod onnx {
 
 pub use builder::{ir_version_for_opset, Dim, GraphBuilder, ModelOptions, DEFAULT_OPSET, PRODUCER_NAME};
 pub use error::{Error, Result};
-pub use export::{export, BatchDim, Export, ExportOptions, ExportedBlob};
+pub use export::{export, BatchDim, Export, ExportOptions, ExportedBlob, SpatialDims, SymbolicInput};
 pub use external::{
     encode_model, encode_model_with, read_model, write_model, write_model_with, ExternalData, WriteOptions,
     WriteSummary,

@@ -207,6 +207,9 @@ impl SessionBuilder {
 
 #[cfg(feature = "multithread")]
 fn executor(threads: usize) -> Option<tract_onnx::prelude::multithread::Executor> {
+    // No pool for one thread: tract 0.23 runs a matrix product under a
+    // one-thread pool on rayon's global pool (one thread per core), so the
+    // product would not stay on the calling thread.
     (threads > 1).then(|| tract_onnx::prelude::multithread::Executor::multithread(threads))
 }
 

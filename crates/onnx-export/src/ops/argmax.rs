@@ -44,6 +44,11 @@ pub(super) fn argmax(cx: &mut LayerCx<'_, '_>, p: &ArgMaxParams) -> Result<()> {
             }
         }
         None => {
+            cx.require_fixed(
+                0,
+                0..in_shape.len(),
+                "without an axis it flattens each item to a fixed size",
+            )?;
             let n = in_shape.first().copied().unwrap_or(1);
             let d: usize = in_shape.iter().skip(1).product();
             let flat = cx.reshape(&x, &in_shape, &[n, d], None)?;

@@ -10,7 +10,6 @@ use graph_ir::ops::BatchNormParams;
 use ndarray::{ArrayD, IxDyn};
 
 use super::{broadcast_dims, LayerCx};
-use crate::attr;
 use crate::error::Result;
 
 pub(super) fn batch_norm(cx: &mut LayerCx<'_, '_>, p: &BatchNormParams) -> Result<()> {
@@ -53,17 +52,6 @@ pub(super) fn batch_norm(cx: &mut LayerCx<'_, '_>, p: &BatchNormParams) -> Resul
     }
 }
 
-/// ReduceMean keeping dims; its axes became an input in opset 18.
 fn reduce_mean(cx: &mut LayerCx<'_, '_>, x: &str, axes: &[i64], what: &str) -> Result<String> {
-    if cx.g.opset() >= 18 {
-        let axes = cx.ints("axes", axes)?;
-        cx.tmp("ReduceMean", what, &[x, &axes], vec![attr::int("keepdims", 1)])
-    } else {
-        cx.tmp(
-            "ReduceMean",
-            what,
-            &[x],
-            vec![attr::ints("axes", axes), attr::int("keepdims", 1)],
-        )
-    }
+    super::reduce(cx, "ReduceMean", x, axes, what)
 }

@@ -10,6 +10,11 @@ use crate::error::Result;
 
 pub(super) fn concat(cx: &mut LayerCx<'_, '_>, axis: i32) -> Result<()> {
     let axis = cx.axis(axis, 0)?;
+    let ndim = cx.in_shapes[0].len();
+    for i in 1..cx.inputs.len() {
+        cx.require_same_free(i, 0..axis, 0)?;
+        cx.require_same_free(i, axis + 1..ndim, axis + 1)?;
+    }
     let inputs = cx.inputs.clone();
     let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
     let out = cx.out(0);
@@ -19,6 +24,7 @@ pub(super) fn concat(cx: &mut LayerCx<'_, '_>, axis: i32) -> Result<()> {
 pub(super) fn slice(cx: &mut LayerCx<'_, '_>, p: &SliceParams) -> Result<()> {
     let axis = cx.axis(p.axis, 0)?;
     cx.fixed_axis(axis, "Slice")?;
+    cx.require_fixed(0, axis..axis + 1, "the cut points are fixed")?;
     let sizes: Vec<i64> = cx.out_shapes.iter().map(|s| s[axis] as i64).collect();
     let x = cx.inputs[0].clone();
     let outputs = cx.outputs.clone();

@@ -10,6 +10,9 @@ use crate::error::Result;
 pub(super) fn eltwise(cx: &mut LayerCx<'_, '_>, p: &EltwiseParams) -> Result<()> {
     let inputs = cx.inputs.clone();
     let out = cx.out(0);
+    for i in 1..inputs.len() {
+        cx.require_same_free(i, 0..cx.in_shapes[0].len(), 0)?;
+    }
     if inputs.len() == 1 {
         return match p.operation {
             EltwiseOp::Sum if p.coeffs.first().is_some_and(|&c| c != 1.0) => {

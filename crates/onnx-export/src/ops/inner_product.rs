@@ -13,6 +13,11 @@ use crate::error::Result;
 pub(super) fn inner_product(cx: &mut LayerCx<'_, '_>, p: &InnerProductParams) -> Result<()> {
     let axis = cx.axis(p.axis, 0)?;
     let shape = cx.in_shapes[0].clone();
+    cx.require_fixed(
+        0,
+        0..shape.len(),
+        "its weights fix the flattened input size (passes::fc_to_conv makes it a convolution)",
+    )?;
     let m: usize = shape[..axis].iter().product();
     let k: usize = shape[axis..].iter().product();
     let n = p.num_output;

@@ -42,6 +42,11 @@ pub(crate) struct LayerCx<'n, 'b> {
     /// The net's batch size when the export makes it symbolic: tensors whose
     /// first axis has this size are taken to be batched.
     pub batch: Option<usize>,
+    /// Per input, per axis: whether its size follows a symbolic spatial size
+    /// of the graph inputs (`in_shapes` then only holds the export-time size).
+    pub in_free: Vec<Vec<bool>>,
+    /// The same for each top, as [`free_axes`] propagates it.
+    pub out_free: Vec<Vec<bool>>,
 }
 
 impl<'n> LayerCx<'n, '_> {
@@ -173,6 +178,46 @@ impl<'n> LayerCx<'n, '_> {
         Ok(())
     }
 
+    /// Fails when any of `axes` of input `input` follows a symbolic spatial
+    /// size, which the layer would bake into a constant (`why`).
+    pub fn require_fixed(&self, input: usize, axes: std::ops::Range<usize>, why: &str) -> Result<()> {
+        let free = &self.in_free[input];
+        let bad: Vec<usize> = axes.filter(|&a| free.get(a) == Some(&true)).collect();
+        if bad.is_empty() {
+            return Ok(());
+        }
+        Err(self.unsupported(format!(
+            "axes {bad:?} of bottom '{}' (shape {:?} at export) follow the input's symbolic height and width, \
+             but {why}; export with fixed spatial dims",
+            self.layer.bottoms().get(input).map_or("?", String::as_str),
+            self.in_shapes[input],
+        )))
+    }
+
+    /// Fails when bottom `other` has a fixed size on an axis where bottom 0's
+    /// follows the input's symbolic size (or the reverse), for layers whose
+    /// bottoms must match there (`axes` of bottom 0; bottom `other`'s axes
+    /// start at `other_from`): at any other size the net would be invalid.
+    pub fn require_same_free(&self, other: usize, axes: std::ops::Range<usize>, other_from: usize) -> Result<()> {
+        let start = axes.start;
+        for a in axes {
+            let f0 = self.in_free[0].get(a) == Some(&true);
+            let fo = self.in_free[other].get(a - start + other_from) == Some(&true);
+            if f0 != fo {
+                let (free, fixed) = if f0 { (0, other) } else { (other, 0) };
+                let name = |i: usize| self.layer.bottoms().get(i).map_or("?", String::as_str).to_string();
+                return Err(self.unsupported(format!(
+                    "bottom '{}' follows the input's symbolic height and width where bottom '{}' (shape {:?}) has \
+                     a fixed size, so the net only runs at its export size; export with fixed spatial dims",
+                    name(free),
+                    name(fixed),
+                    self.in_shapes[fixed],
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// An Identity from `x` to `output`.
     pub fn identity(&mut self, x: &str, output: &str) -> Result<()> {
         self.node("Identity", &[x], &[output], vec![])
@@ -214,6 +259,120 @@ pub(crate) fn export_layer(cx: &mut LayerCx<'_, '_>) -> Result<()> {
         Op::Loss(_) | Op::Accuracy(_) => {
             Err(cx.unsupported("loss and accuracy layers are for training; export a deploy net (or remove the layer)"))
         }
+    }
+}
+
+/// Which axes of each top follow a symbolic spatial size of the graph
+/// inputs, given the bottoms' (`in_free`). Layers that cannot carry a
+/// symbolic axis through (an InnerProduct over H and W, a Reshape) report
+/// fixed tops here and refuse in their mapping.
+pub(crate) fn free_axes(
+    op: &Op,
+    in_free: &[Vec<bool>],
+    in_shapes: &[Vec<usize>],
+    out_shapes: &[Vec<usize>],
+) -> Vec<Vec<bool>> {
+    let fixed = |shape: &Vec<usize>| vec![false; shape.len()];
+    if !in_free.iter().any(|f| f.contains(&true)) {
+        return out_shapes.iter().map(fixed).collect();
+    }
+    let same_as = |i: usize, shape: &Vec<usize>| -> Vec<bool> {
+        let f = in_free.get(i).cloned().unwrap_or_default();
+        if f.len() == shape.len() {
+            f
+        } else {
+            fixed(shape)
+        }
+    };
+    let axis_of = |axis: i32, ndim: usize| graph_ir::shape::canonical_axis(axis, ndim);
+    match op {
+        // One top per bottom, each with its own bottom's symbolic axes.
+        Op::Convolution(_) | Op::Deconvolution(_) => {
+            out_shapes.iter().enumerate().map(|(i, s)| same_as(i, s)).collect()
+        }
+        Op::Pooling(p) if p.global => out_shapes
+            .iter()
+            .map(|s| {
+                let mut f = same_as(0, s);
+                f.iter_mut().skip(2).for_each(|v| *v = false);
+                f
+            })
+            .collect(),
+        // Element-wise (or along one axis) on the first bottom's shape.
+        Op::Pooling(_)
+        | Op::Lrn(_)
+        | Op::ReLU { .. }
+        | Op::PReLU { .. }
+        | Op::Sigmoid
+        | Op::TanH
+        | Op::Elu { .. }
+        | Op::AbsVal
+        | Op::Bnll
+        | Op::Power { .. }
+        | Op::Exp { .. }
+        | Op::Log { .. }
+        | Op::Dropout { .. }
+        | Op::Softmax { .. }
+        | Op::BatchNorm(_)
+        | Op::Scale(_)
+        | Op::Bias(_)
+        | Op::Slice(_)
+        | Op::Split => out_shapes.iter().map(|s| same_as(0, s)).collect(),
+        // Any bottom's symbolic axis makes the top's symbolic.
+        Op::Concat { .. } | Op::Eltwise(_) => out_shapes
+            .iter()
+            .map(|s| {
+                (0..s.len())
+                    .map(|a| in_free.iter().any(|f| f.get(a) == Some(&true)))
+                    .collect()
+            })
+            .collect(),
+        // The cropped axes take bottom 1's size, the others bottom 0's.
+        Op::Crop(p) => out_shapes
+            .iter()
+            .map(|s| {
+                let from = axis_of(p.axis, s.len()).unwrap_or(0);
+                let (f0, f1) = (same_as(0, s), in_free.get(1).cloned().unwrap_or_default());
+                (0..s.len())
+                    .map(|a| if a >= from { f1.get(a) == Some(&true) } else { f0[a] })
+                    .collect()
+            })
+            .collect(),
+        // The reduced axis becomes top_k long.
+        Op::ArgMax(p) => match p.axis.and_then(|a| axis_of(a, in_shapes[0].len())) {
+            Some(axis) => out_shapes
+                .iter()
+                .map(|s| {
+                    let mut f = same_as(0, s);
+                    if let Some(v) = f.get_mut(axis) {
+                        *v = false;
+                    }
+                    f
+                })
+                .collect(),
+            None => out_shapes.iter().map(fixed).collect(),
+        },
+        // Fixed weights or target shapes: refused by their mappings when a
+        // bottom axis is symbolic.
+        Op::InnerProduct(_)
+        | Op::Flatten { .. }
+        | Op::Reshape(_)
+        | Op::Input(_)
+        | Op::Data(_)
+        | Op::Loss(_)
+        | Op::Accuracy(_) => out_shapes.iter().map(fixed).collect(),
+    }
+}
+
+/// A reduction over `axes` keeping them (size 1). The axes became an input in
+/// opset 13 for ReduceSum and in opset 18 for the others.
+pub(crate) fn reduce(cx: &mut LayerCx<'_, '_>, op: &str, x: &str, axes: &[i64], what: &str) -> Result<String> {
+    let axes_are_input = cx.g.opset() >= 18 || (op == "ReduceSum" && cx.g.opset() >= 13);
+    if axes_are_input {
+        let axes = cx.ints(&format!("{what}_axes"), axes)?;
+        cx.tmp(op, what, &[x, &axes], vec![attr::int("keepdims", 1)])
+    } else {
+        cx.tmp(op, what, &[x], vec![attr::ints("axes", axes), attr::int("keepdims", 1)])
     }
 }
 

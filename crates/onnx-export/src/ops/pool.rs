@@ -11,13 +11,30 @@
 //! by `k / divisor` (a small constant map). Stochastic pooling at test time is
 //! the probability-weighted average `sum(x^2) / sum(x)`, two average pools of
 //! the same windows.
+//!
+//! With a symbolic height and width (`size_independent`) no size may be
+//! baked in, and ONNX pads are attributes. But Caffe's count of windows is a
+//! floor-mode count for a fixed end padding. Let `C = ceil((H + 2p - k) / s)`
+//! plus one, Caffe's count before the clip; the clip keeps the windows that
+//! start before `H + p`, so Caffe has `min(C, ceil((H + p) / s))` windows.
+//! Floor mode with end padding `E` has `floor((H + p + E - k) / s) + 1`,
+//! which is `C` for `E = p + s - 1`, `ceil((H + p) / s)` for `E = k - 1`,
+//! and monotone in `E`. So `E = min(p + s - 1, k - 1)` (padded) or `s - 1`
+//! (unpadded: no clip) is exact at every `H`, and `E < k` as onnxruntime
+//! requires. FLOOR rounding never clips: `E = p`. The AVE divisor only
+//! differs from `k` where a window reaches past `H + p`, which needs `E > p`;
+//! it is then computed at run time, as the same average pool of a map of
+//! ones covering `[-p, H + p)`. The unit test checks the counts against
+//! graph-ir's Caffe shape rule for every small `H`, kernel, stride and pad.
 
-use graph_ir::ops::{PoolMethod, PoolParams};
+use graph_ir::ops::{PoolMethod, PoolParams, RoundMode};
 use ndarray::{Array, IxDyn};
 
 use super::{i64s, pads, LayerCx};
 use crate::attr;
 use crate::error::Result;
+use crate::onnx::tensor_proto::DataType;
+use crate::tensor;
 
 pub(super) fn pooling(cx: &mut LayerCx<'_, '_>, p: &PoolParams) -> Result<()> {
     let in_shape = cx.in_shapes[0].clone();
@@ -26,6 +43,9 @@ pub(super) fn pooling(cx: &mut LayerCx<'_, '_>, p: &PoolParams) -> Result<()> {
         return Err(cx.unsupported(format!("pooling needs a 4-D input, found {in_shape:?}")));
     }
     let (x, out) = (cx.inputs[0].clone(), cx.out(0));
+    if cx.in_free[0][2..].contains(&true) {
+        return size_independent(cx, p, &x, &out);
+    }
     if p.global {
         return match p.method {
             PoolMethod::Max => cx.node("GlobalMaxPool", &[&x], &[&out], vec![]),
@@ -67,6 +87,107 @@ pub(super) fn pooling(cx: &mut LayerCx<'_, '_>, p: &PoolParams) -> Result<()> {
         }
         PoolMethod::Stochastic => stochastic(cx, &x, &out, &p.kernel, &p.stride, &p.pad, &end),
     }
+}
+
+/// Pooling whose nodes hold at every input height and width (see the module
+/// doc): fixed end pads that give Caffe's window count at any size, and
+/// AVE's divisor from the runtime shape where it can differ from `k`.
+fn size_independent(cx: &mut LayerCx<'_, '_>, p: &PoolParams, x: &str, out: &str) -> Result<()> {
+    if p.global {
+        return match p.method {
+            PoolMethod::Max => cx.node("GlobalMaxPool", &[x], &[out], vec![]),
+            PoolMethod::Ave => cx.node("GlobalAveragePool", &[x], &[out], vec![]),
+            PoolMethod::Stochastic => {
+                let sq = cx.tmp("Mul", "square", &[x, x], vec![])?;
+                let num = cx.tmp("GlobalAveragePool", "sum_sq", &[&sq], vec![])?;
+                let den = cx.tmp("GlobalAveragePool", "sum", &[x], vec![])?;
+                cx.node("Div", &[&num, &den], &[out], vec![])
+            }
+        };
+    }
+    let end = match size_independent_end_pads(p) {
+        Ok(end) => end,
+        Err(axis) => {
+            return Err(cx.unsupported(format!(
+                "with a symbolic input size: stride {} exceeds kernel {} without padding on spatial axis {axis}, so \
+                 at some sizes Caffe's last window starts past the input (an empty window) and at others not; \
+                 ONNX pooling cannot follow that",
+                p.stride[axis], p.kernel[axis]
+            )))
+        }
+    };
+    let window = |op: &str, begin: &[usize], end: &[usize]| {
+        let mut attrs = vec![
+            attr::ints("kernel_shape", &i64s(&p.kernel)),
+            attr::ints("strides", &i64s(&p.stride)),
+            pads(begin, end),
+        ];
+        if op == "AveragePool" {
+            attrs.push(attr::int("count_include_pad", 1));
+        }
+        attrs
+    };
+    match p.method {
+        PoolMethod::Max => cx.node("MaxPool", &[x], &[out], window("MaxPool", &p.pad, &end)),
+        PoolMethod::Ave if (0..2).all(|a| end[a] <= p.pad[a]) => {
+            // No window reaches past H + p: Caffe divides by k everywhere.
+            cx.node("AveragePool", &[x], &[out], window("AveragePool", &p.pad, &end))
+        }
+        PoolMethod::Ave => {
+            // Caffe's divisor / k per window: the average of a map of ones
+            // over [-p, H + min(p, E)) (zeros past it), pooled as x is.
+            let reach: Vec<usize> = (0..2).map(|a| p.pad[a] + end[a].min(p.pad[a])).collect();
+            let past: Vec<usize> = (0..2).map(|a| end[a].saturating_sub(p.pad[a])).collect();
+            let shape = cx.tmp("Shape", "input_shape", &[x], vec![])?;
+            let from = cx.ints("hw_from", &[2])?;
+            let to = cx.ints("hw_to", &[4])?;
+            let zero = cx.ints("hw_axis", &[0])?;
+            let hw = cx.tmp("Slice", "input_hw", &[&shape, &from, &to, &zero], vec![])?;
+            let reach = cx.ints("ones_reach", &[reach[0] as i64, reach[1] as i64])?;
+            let hw = cx.tmp("Add", "ones_hw", &[&hw, &reach], vec![])?;
+            let lead = cx.ints("ones_lead", &[1, 1])?;
+            let ones_shape = cx.tmp("Concat", "ones_shape", &[&lead, &hw], vec![attr::int("axis", 0)])?;
+            let one = tensor::raw_tensor(
+                "value",
+                DataType::Float,
+                &[1],
+                bytes::Bytes::copy_from_slice(&1f32.to_le_bytes()),
+            )?;
+            let ones = cx.tmp(
+                "ConstantOfShape",
+                "ones",
+                &[&ones_shape],
+                vec![attr::tensor("value", one)],
+            )?;
+            let cover = cx.tmp(
+                "AveragePool",
+                "divisor",
+                &[&ones],
+                window("AveragePool", &[0, 0], &past),
+            )?;
+            let avg = cx.tmp("AveragePool", "average", &[x], window("AveragePool", &p.pad, &end))?;
+            cx.node("Div", &[&avg, &cover], &[out], vec![])
+        }
+        PoolMethod::Stochastic => stochastic(cx, x, out, &p.kernel, &p.stride, &p.pad, &end),
+    }
+}
+
+/// The end padding per spatial axis that makes floor-mode pooling produce
+/// Caffe's windows at every input size, or the axis where none exists (an
+/// unpadded CEIL pooling with stride > kernel).
+fn size_independent_end_pads(p: &PoolParams) -> std::result::Result<[usize; 2], usize> {
+    let padded = p.pad != [0, 0];
+    let mut end = [0; 2];
+    for (a, e) in end.iter_mut().enumerate() {
+        let (k, s, pad) = (p.kernel[a], p.stride[a], p.pad[a]);
+        *e = match p.round_mode {
+            RoundMode::Floor => pad,
+            RoundMode::Ceil if padded => (pad + s - 1).min(k - 1),
+            RoundMode::Ceil if s <= k => s - 1,
+            RoundMode::Ceil => return Err(a),
+        };
+    }
+    Ok(end)
 }
 
 /// `k / caffe_divisor` per output position, shape `(1, 1, OH, OW)`, or None
@@ -121,4 +242,65 @@ fn stochastic(
     let num = cx.tmp("AveragePool", "sum_sq", &[&sq], attrs())?;
     let den = cx.tmp("AveragePool", "sum", &[x], attrs())?;
     cx.node("Div", &[&num, &den], &[out], vec![])
+}
+
+#[cfg(test)]
+mod tests {
+    use graph_ir::ops::pool::pooled_size;
+
+    use super::*;
+
+    /// Axis 0 has kernel `k`, stride `s`, pad `p`; axis 1 is padded when
+    /// `padded` (Caffe's clip applies to both axes when either is padded).
+    fn params(k: usize, s: usize, p: usize, padded: bool, round_mode: RoundMode) -> PoolParams {
+        PoolParams {
+            method: PoolMethod::Max,
+            global: false,
+            kernel: vec![k, 2],
+            stride: vec![s, 1],
+            pad: vec![p, usize::from(padded)],
+            round_mode,
+        }
+    }
+
+    /// The fixed end pads give Caffe's output size (graph-ir computes it as
+    /// Caffe does) at every input size, never reach the kernel size
+    /// (onnxruntime's limit), and only exceed the begin pad (so AVE needs a
+    /// divisor correction) when a window can reach past `H + p`.
+    #[test]
+    fn size_independent_end_pads_give_caffes_output_size_at_every_size() {
+        let mut checked = 0;
+        for mode in [RoundMode::Ceil, RoundMode::Floor] {
+            for k in 1..=7 {
+                for s in 1..=7 {
+                    for (pad, padded) in (0..k).flat_map(|p| [(p, p > 0), (p, true)]) {
+                        let p = params(k, s, pad, padded, mode);
+                        let end = match size_independent_end_pads(&p) {
+                            Ok(end) => end[0],
+                            Err(axis) => {
+                                assert!(mode == RoundMode::Ceil && !padded && s > k && axis == 0);
+                                continue;
+                            }
+                        };
+                        assert!(end < k, "k {k} s {s} p {pad}: end {end}");
+                        for h in 1..=80usize {
+                            let Some(caffe) = pooled_size(h, k, s, pad, mode, padded) else {
+                                continue;
+                            };
+                            if h + 2 * pad < k {
+                                continue;
+                            }
+                            let floor = (h + pad + end - k) / s + 1;
+                            assert_eq!(floor, caffe, "H {h} k {k} s {s} p {pad} {mode:?}: end {end}");
+                            // The last window's reach past H + p, which AVE's divisor excludes.
+                            let overhang = ((caffe - 1) * s + k).saturating_sub(h + 2 * pad);
+                            assert!(overhang == 0 || end > pad, "H {h} k {k} s {s} p {pad}");
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 40_000, "{checked}");
+    }
 }

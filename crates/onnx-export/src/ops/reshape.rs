@@ -7,5 +7,6 @@ use crate::error::Result;
 pub(super) fn reshape(cx: &mut LayerCx<'_, '_>) -> Result<()> {
     let (x, out) = (cx.inputs[0].clone(), cx.out(0));
     let (x_shape, shape) = (cx.in_shapes[0].clone(), cx.out_shapes[0].clone());
+    cx.require_fixed(0, 0..x_shape.len(), "its target shape is fixed at export")?;
     cx.reshape(&x, &x_shape, &shape, Some(&out)).map(|_| ())
 }

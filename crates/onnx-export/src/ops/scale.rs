@@ -34,12 +34,23 @@ fn operand(cx: &mut LayerCx<'_, '_>, axis: usize, inner: &[usize], index: usize,
     if cx.inputs.len() > 1 {
         let y = cx.inputs[1].clone();
         let y_shape = cx.in_shapes[1].clone();
+        cx.require_same_free(1, axis..axis + inner.len(), 0)?;
         if dims == y_shape {
             Ok(y)
         } else {
+            cx.require_fixed(
+                1,
+                0..y_shape.len(),
+                "the second bottom is reshaped to a fixed shape to broadcast",
+            )?;
             cx.reshape(&y, &y_shape, &dims, None)
         }
     } else {
+        cx.require_fixed(
+            0,
+            axis..axis + inner.len(),
+            "the learned operand has the export-time size",
+        )?;
         cx.param(index, what, Some(&dims))
     }
 }
@@ -52,6 +63,7 @@ pub(super) fn scale(cx: &mut LayerCx<'_, '_>, p: &ScaleParams) -> Result<()> {
         return cx.node("Mul", &[&x, &factor], &[&out], vec![]);
     }
     let bias_index = usize::from(p.learned_scale);
+    cx.require_fixed(0, axis..axis + inner.len(), "the learned bias has the export-time size")?;
     let dims = broadcast_dims(&inner, axis, cx.in_shapes[0].len());
     let bias = cx.param(bias_index, "bias", Some(&dims))?;
     let scaled = cx.tmp("Mul", "scaled", &[&x, &factor], vec![])?;
