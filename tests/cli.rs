@@ -392,3 +392,63 @@ fn convert_and_bench_failures_are_clear() {
         .code(1)
         .stderr(predicate::str::contains("missing.npy"));
 }
+
+#[test]
+fn dynamic_spatial_model_runs_at_any_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let onnx = dir.path().join("any.onnx");
+    let digits = fixtures().join("golden/digits");
+    netsurgeon()
+        .arg("convert")
+        .arg(digits.join("lenet_full_conv.prototxt"))
+        .arg("--weights")
+        .arg(digits.join("lenet_full_conv.caffemodel"))
+        .args(["--dynamic-spatial", "-o"])
+        .arg(&onnx)
+        .assert()
+        .success();
+    // At Caffe's canvas size it reproduces Caffe's map; at another size it runs too.
+    let out = dir.path().join("out56");
+    netsurgeon()
+        .arg("run")
+        .arg(&onnx)
+        .arg("--input")
+        .arg(format!("data={}", digits.join("full_conv/input_56.npy").display()))
+        .arg("--out-dir")
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("prob (1, 10, 8, 8)"));
+    let ours = netsurgeon::caffe_io::read_npy_f32(&out.join("prob.npy")).unwrap();
+    let caffe = netsurgeon::caffe_io::read_npy_f32(&digits.join("full_conv/blobs/prob.npy")).unwrap();
+    let err = ours
+        .iter()
+        .zip(caffe.iter())
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(err <= 1e-4, "max error {err}");
+    let canvas = netsurgeon::caffe_io::read_npy_f32(&digits.join("full_conv/input_56.npy")).unwrap();
+    let wide = ndarray::concatenate(ndarray::Axis(3), &[canvas.view(), canvas.view()]).unwrap();
+    let wide_path = dir.path().join("wide.npy");
+    netsurgeon::caffe_io::write_npy_f32(&wide_path, wide.view()).unwrap();
+    netsurgeon()
+        .arg("run")
+        .arg(&onnx)
+        .arg("--input")
+        .arg(format!("data={}", wide_path.display()))
+        .arg("--out-dir")
+        .arg(dir.path().join("out112"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("prob (1, 10, 8, 22)"));
+    // A classifier cannot be size-free: refused, naming the layer.
+    netsurgeon()
+        .arg("convert")
+        .arg(digits.join("deploy.prototxt"))
+        .arg("--weights")
+        .arg(digits.join("lenet_digits.caffemodel"))
+        .args(["--dynamic-spatial", "-o"])
+        .arg(dir.path().join("no.onnx"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("ip1"));
+}

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use netsurgeon::graph_ir::passes;
-use netsurgeon::onnx_export::{export, BatchDim, ExportOptions, ExternalData, ModelOptions, WriteOptions};
+use netsurgeon::onnx_export::{export, BatchDim, ExportOptions, ExternalData, ModelOptions, SpatialDims, WriteOptions};
 
 use crate::common::{check_output, format_shape, load_net, InputSpec};
 
@@ -15,7 +15,8 @@ use crate::common::{check_output, format_shape, load_net, InputSpec};
   netsurgeon convert deploy.prototxt --weights model.caffemodel -o model.onnx
   netsurgeon convert deploy.prototxt --weights caffenet.caffemodel --fc-to-conv \\
       --input data=1,3,451,451 -o caffenet_full_conv.onnx
-  netsurgeon convert deploy.prototxt --weights model.caffemodel --fold-bn --dynamic-batch -o model.onnx")]
+  netsurgeon convert deploy.prototxt --weights model.caffemodel --fold-bn --dynamic-batch -o model.onnx
+  netsurgeon convert deploy.prototxt --weights caffenet.caffemodel --fc-to-conv --dynamic-spatial -o any_size.onnx")]
 pub struct ConvertArgs {
     /// The net definition (.prototxt).
     pub prototxt: PathBuf,
@@ -43,6 +44,10 @@ pub struct ConvertArgs {
     /// Make the batch dimension symbolic ("N").
     #[arg(long)]
     pub dynamic_batch: bool,
+    /// Make image height and width symbolic ("H", "W"): one fully convolutional
+    /// model for any image size (layers that fix a size, e.g. InnerProduct, are refused).
+    #[arg(long)]
+    pub dynamic_spatial: bool,
     /// ONNX opset (13 or more).
     #[arg(long, default_value_t = netsurgeon::onnx_export::DEFAULT_OPSET)]
     pub opset: i64,
@@ -102,6 +107,11 @@ pub fn run(args: &ConvertArgs, quiet: bool) -> Result<()> {
             BatchDim::Symbolic("N".into())
         } else {
             BatchDim::Fixed
+        },
+        spatial: if args.dynamic_spatial {
+            SpatialDims::Symbolic
+        } else {
+            SpatialDims::Fixed
         },
         ..Default::default()
     };
