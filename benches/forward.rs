@@ -22,6 +22,9 @@
 //! within 1.5x of onnxruntime at 451 on the same threads, export at most 2x
 //! the raw write, peak RSS under 2.5x the weight file.
 
+mod common;
+use common::*;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -32,7 +35,6 @@ use netsurgeon::onnx_export::{export, ExportOptions, WriteOptions};
 use netsurgeon::tract_runtime::{Session, SessionBuilder};
 
 const WARMUP: usize = 2;
-const CHILD: &str = "NETSURGEON_BENCH_CHILD";
 const CLASSIFIER: [usize; 4] = [1, 3, 227, 227];
 const FULL_CONV: [usize; 4] = [1, 3, 451, 451];
 
@@ -42,33 +44,6 @@ fn runs() -> usize {
         .and_then(|v| v.parse().ok())
         .filter(|&n| n > 0)
         .unwrap_or(10)
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn bench_dir() -> PathBuf {
-    let dir = repo().join("target/bench-data");
-    std::fs::create_dir_all(&dir).expect("create target/bench-data");
-    dir
-}
-
-fn prototxt() -> PathBuf {
-    repo().join("fixtures/models/bvlc_reference_caffenet/deploy.prototxt")
-}
-
-/// The CaffeNet weight file, generated once (seed 0) and then reused (the
-/// same file `benches/model_io.rs` makes).
-fn caffenet_weights() -> PathBuf {
-    let path = bench_dir().join("caffenet_seed0.caffemodel");
-    if !path.exists() {
-        let mut net = Net::load(prototxt(), None).expect("CaffeNet deploy loads");
-        net.synthesize_params(0);
-        net.save(bench_dir().join("caffenet.prototxt"), &path)
-            .expect("save CaffeNet");
-    }
-    path
 }
 
 /// Median, min and max in milliseconds.
@@ -227,35 +202,12 @@ impl Drop for OrtWorker {
     }
 }
 
-fn peak_rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
-
-/// Runs one task in a fresh process and returns its peak RSS.
-fn child_peak(task: &str, weights: &Path) -> u64 {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .env(CHILD, task)
-        .arg(weights)
-        .output()
-        .expect("run child");
-    assert!(out.status.success(), "{task}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("child prints its peak")
-}
-
 fn child(task: &str) {
     let weights = PathBuf::from(std::env::args().nth(1).expect("weights path"));
     match task {
         "baseline" => {}
         "export" => {
-            let mut net = Net::load(prototxt(), Some(&weights)).unwrap();
+            let mut net = Net::load(caffenet_prototxt(), Some(&weights)).unwrap();
             passes::full_conv(&mut net, "data", &FULL_CONV).unwrap();
             let exported = export(&net, &ExportOptions::default()).unwrap();
             let dir = tempfile::tempdir_in(bench_dir()).unwrap();
@@ -296,7 +248,7 @@ fn main() {
     println!("CaffeNet weights: {} ({:.1} MB)", weights.display(), mb(size));
 
     // The two ONNX files, and the export's cost against a raw write.
-    let mut net = Net::load(prototxt(), Some(&weights)).unwrap();
+    let mut net = Net::load(caffenet_prototxt(), Some(&weights)).unwrap();
     net.reshape_input("data", &CLASSIFIER).unwrap();
     let classifier = bench_dir().join("caffenet_227.onnx");
     let (export_227, raw_227, bytes_227) = export_vs_write(&net, &classifier, 5);

@@ -10,35 +10,13 @@
 //!
 //! Run: `cargo bench --bench model_io` (figures are printed as a table).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+use common::*;
+
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 const RUNS: usize = 7;
-const CHILD: &str = "NETSURGEON_BENCH_CHILD";
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn bench_dir() -> PathBuf {
-    let dir = repo().join("target/bench-data");
-    std::fs::create_dir_all(&dir).expect("create target/bench-data");
-    dir
-}
-
-/// The CaffeNet weight file, generated once (seed 0) and then reused.
-fn caffenet_weights() -> PathBuf {
-    let path = bench_dir().join("caffenet_seed0.caffemodel");
-    if !path.exists() {
-        let prototxt = repo().join("fixtures/models/bvlc_reference_caffenet/deploy.prototxt");
-        let mut net = graph_ir::Net::load(&prototxt, None).expect("CaffeNet deploy loads");
-        net.synthesize_params(0);
-        net.save(bench_dir().join("caffenet.prototxt"), &path)
-            .expect("save CaffeNet");
-    }
-    path
-}
 
 fn median(mut times: Vec<Duration>) -> Duration {
     times.sort();
@@ -56,29 +34,6 @@ fn time<T>(mut f: impl FnMut() -> T) -> Duration {
             })
             .collect(),
     )
-}
-
-fn peak_rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
-
-/// Runs one task in a fresh process and returns its peak RSS.
-fn child_peak(task: &str, weights: &Path) -> u64 {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .env(CHILD, task)
-        .arg(weights)
-        .output()
-        .expect("run child");
-    assert!(out.status.success(), "{task}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("child prints its peak")
 }
 
 fn child(task: &str) {
