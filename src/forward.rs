@@ -87,14 +87,22 @@ impl Forward {
             ordered.insert(name.clone(), value);
         }
         let outputs = self.session.run_named(ordered)?;
-        let by_tensor: HashMap<String, ArrayD<f32>> = outputs.into_iter().collect();
-        Ok(Blobs {
-            blobs: self
-                .blobs
-                .iter()
-                .filter_map(|(blob, tensor)| by_tensor.get(tensor).map(|a| (blob.clone(), a.clone())))
-                .collect(),
-        })
+        let mut by_tensor: HashMap<String, ArrayD<f32>> = outputs.into_iter().collect();
+        // A tensor is moved to the last blob that names it (Caffe's split
+        // copies share their source's tensor); only those aliases are copied.
+        let mut blobs = Vec::with_capacity(self.blobs.len());
+        for (i, (blob, tensor)) in self.blobs.iter().enumerate() {
+            let used_later = self.blobs[i + 1..].iter().any(|(_, t)| t == tensor);
+            let value = if used_later {
+                by_tensor.get(tensor).cloned()
+            } else {
+                by_tensor.remove(tensor)
+            };
+            if let Some(value) = value {
+                blobs.push((blob.clone(), value));
+            }
+        }
+        Ok(Blobs { blobs })
     }
 }
 

@@ -452,3 +452,22 @@ fn dynamic_spatial_model_runs_at_any_size() {
         .code(1)
         .stderr(predicate::str::contains("ip1"));
 }
+
+#[test]
+fn check_covers_caffes_split_copies() {
+    // Caffe's automatic split blobs share their source's tensor: each must
+    // still be returned under its own name.
+    let case = fixtures().join("golden/public/split_implicit");
+    netsurgeon()
+        .arg("check")
+        .arg(case.join("net.prototxt"))
+        .arg("--weights")
+        .arg(case.join("net.caffemodel"))
+        .arg("--golden")
+        .arg(&case)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("data_data_0_split_1"))
+        .stdout(predicate::str::contains("conv_a_conv_a_0_split_1"))
+        .stdout(predicate::str::contains("11 blobs, 0 failed"));
+}

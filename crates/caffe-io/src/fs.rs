@@ -12,6 +12,22 @@ pub fn write_atomic<F>(path: &Path, write: F) -> Result<()>
 where
     F: FnOnce(&mut BufWriter<&mut std::fs::File>) -> std::io::Result<()>,
 {
+    let mut tmp = temp_file_beside(path).map_err(|e| Error::io(path, "create a temporary file beside", e))?;
+    {
+        let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        write(&mut w).map_err(|e| Error::io(path, "write", e))?;
+        w.flush().map_err(|e| Error::io(path, "write", e))?;
+    }
+    tmp.persist(path)
+        .map_err(|e| Error::io(path, "rename into place", e.error))?;
+    Ok(())
+}
+
+/// A temporary file in `path`'s directory (so that renaming it over `path` is
+/// atomic), named `.<file name>.XXXX.tmp`, readable as an ordinary output
+/// (0644) rather than private as temporary files usually are. Dropped without
+/// `persist`, it is removed.
+pub fn temp_file_beside(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -23,21 +39,10 @@ where
     let prefix = format!(".{file_name}.");
     let mut builder = tempfile::Builder::new();
     builder.prefix(&prefix).suffix(".tmp");
-    // A model file is shared like any other output, not private as temp files are.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o644));
     }
-    let mut tmp = builder
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(path, "create a temporary file beside", e))?;
-    {
-        let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
-        write(&mut w).map_err(|e| Error::io(path, "write", e))?;
-        w.flush().map_err(|e| Error::io(path, "write", e))?;
-    }
-    tmp.persist(path)
-        .map_err(|e| Error::io(path, "rename into place", e.error))?;
-    Ok(())
+    builder.tempfile_in(dir)
 }

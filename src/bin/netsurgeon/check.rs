@@ -50,10 +50,9 @@ fn golden_inputs(dir: &Path, names: &[&str]) -> Result<Vec<(String, ndarray::Arr
 }
 
 pub fn run(args: &CheckArgs, quiet: bool) -> Result<()> {
-    let net = netsurgeon::graph_ir::Net::load(&args.prototxt, args.weights.as_deref())?;
-    let names: Vec<&str> = net.inputs();
-    let inputs = golden_inputs(&args.golden, &names)?;
-    let blobs = crate::run::run_model(&args.prototxt, args.weights.as_ref(), inputs, true, 1)?;
+    let net = crate::common::load_net(&args.prototxt, args.weights.as_ref(), &[])?;
+    let inputs = golden_inputs(&args.golden, &net.inputs())?;
+    let blobs = crate::run::run_net(net, inputs, true, 1)?;
     let golden = GoldenDir::new(args.golden.join("blobs"));
     let present: Vec<&str> = blobs
         .iter()

@@ -86,7 +86,17 @@ pub fn run_model(
         let session = builder.build()?;
         return Ok(session.run_named(inputs.into_iter().collect())?);
     }
-    let mut net = netsurgeon::graph_ir::Net::load(model, weights.map(PathBuf::as_path))?;
+    let net = crate::common::load_net(model, weights, &[])?;
+    run_net(net, inputs, all_blobs, threads)
+}
+
+/// Runs a loaded Caffe net on `inputs`, each input blob reshaped to its array.
+pub fn run_net(
+    mut net: netsurgeon::graph_ir::Net,
+    inputs: Vec<(String, ArrayD<f32>)>,
+    all_blobs: bool,
+    threads: usize,
+) -> Result<Vec<(String, ArrayD<f32>)>> {
     for (name, array) in &inputs {
         net.reshape_input(name, array.shape())
             .with_context(|| format!("input '{name}' of shape {}", format_shape(array.shape())))?;
