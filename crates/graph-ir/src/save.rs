@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use caffe_io::binary::BlobRef;
-use caffe_io::blob::{array_into_blob, array_to_blob};
+use caffe_io::blob::array_into_blob;
 use caffe_io::proto::NetParameter;
 
 use crate::error::Result;
@@ -19,16 +19,9 @@ impl Net {
         param
     }
 
-    /// The net with a copy of its params as blobs (what a caffemodel holds).
-    pub fn to_weights_proto(&self) -> NetParameter {
-        let mut param = self.to_proto();
-        for (proto, layer) in param.layer.iter_mut().zip(&self.layers) {
-            proto.blobs = layer.params().iter().map(|p| array_to_blob(p.view())).collect();
-        }
-        param
-    }
-
-    /// As [`Net::to_weights_proto`], moving the param buffers instead of copying them.
+    /// The net with its params as blobs (what a caffemodel holds), moving the
+    /// param buffers into the blobs: no copy. To write weights while keeping
+    /// the net, [`Net::save_weights`] borrows them instead.
     pub fn into_weights_proto(self) -> NetParameter {
         let mut param = self.to_proto();
         for (proto, mut layer) in param.layer.iter_mut().zip(self.layers) {
