@@ -15,6 +15,7 @@ use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
 use prost::Message;
 
 use crate::error::{Error, Location, Result};
+use crate::limits::{Limit, Limits};
 use crate::proto::{BlobProto, LayerParameter, NetParameter, V1LayerParameter};
 
 /// Field numbers of `caffe.proto` that the streaming codec handles itself.
@@ -35,21 +36,21 @@ const WIRE_LEN: u8 = 2;
 const WIRE_I32: u8 = 5;
 
 /// Decodes a whole binary `NetParameter` held in memory.
-pub fn decode_net(bytes: &[u8], path: &Path) -> Result<NetParameter> {
-    let mut reader = WireReader::new(bytes, path);
+pub fn decode_net(bytes: &[u8], path: &Path, limits: &Limits) -> Result<NetParameter> {
+    let mut reader = WireReader::new(bytes, path, limits);
     reader.net(bytes.len() as u64)
 }
 
 /// Decodes a binary `NetParameter` of `len` bytes from a buffered reader, reading
 /// each weight blob directly into its own buffer: peak memory is the decoded
 /// weights plus the reader's buffer.
-pub fn read_net<R: BufRead>(reader: R, len: u64, path: &Path) -> Result<NetParameter> {
-    WireReader::new(reader, path).net(len)
+pub fn read_net<R: BufRead>(reader: R, len: u64, path: &Path, limits: &Limits) -> Result<NetParameter> {
+    WireReader::new(reader, path, limits).net(len)
 }
 
 /// Decodes a single `BlobProto` (the `.binaryproto` mean file format).
-pub fn decode_blob(bytes: &[u8], path: &Path) -> Result<BlobProto> {
-    let mut reader = WireReader::new(bytes, path);
+pub fn decode_blob(bytes: &[u8], path: &Path, limits: &Limits) -> Result<BlobProto> {
+    let mut reader = WireReader::new(bytes, path, limits);
     let blob = reader.blob(bytes.len() as u64, &|| String::new())?;
     Ok(blob)
 }
@@ -58,11 +59,29 @@ struct WireReader<'p, R> {
     inner: R,
     pos: u64,
     path: &'p Path,
+    limits: &'p Limits,
+    /// Bytes of blob values read so far, against `limits.max_weight_bytes`.
+    weight_bytes: u64,
 }
 
 impl<'p, R: BufRead> WireReader<'p, R> {
-    fn new(inner: R, path: &'p Path) -> Self {
-        WireReader { inner, pos: 0, path }
+    fn new(inner: R, path: &'p Path, limits: &'p Limits) -> Self {
+        WireReader {
+            inner,
+            pos: 0,
+            path,
+            limits,
+            weight_bytes: 0,
+        }
+    }
+
+    fn check_limit(&self, limit: Limit, found: u64, ctx: &dyn Fn() -> String) -> Result<()> {
+        self.limits.check(limit, found).map_err(|exceeded| Error::Limit {
+            path: self.path.to_path_buf(),
+            location: Location::Byte(self.pos),
+            context: ctx(),
+            exceeded,
+        })
     }
 
     fn error(&self, context: String, message: impl Into<String>) -> Error {
@@ -209,11 +228,13 @@ impl<'p, R: BufRead> WireReader<'p, R> {
             let (number, wire) = self.key(&ctx)?;
             match (number, wire) {
                 (field::NET_LAYER, WIRE_LEN) => {
+                    self.check_limit(Limit::Layers, (layers.len() + v1_layers.len() + 1) as u64, &ctx)?;
                     let len = self.length(end, &ctx)?;
                     let index = layers.len();
                     layers.push(self.layer(self.pos + len, index)?);
                 }
                 (field::NET_LAYERS_V1, WIRE_LEN) => {
+                    self.check_limit(Limit::Layers, (layers.len() + v1_layers.len() + 1) as u64, &ctx)?;
                     let len = self.length(end, &ctx)?;
                     let index = v1_layers.len();
                     v1_layers.push(self.v1_layer(self.pos + len, index)?);
@@ -318,6 +339,8 @@ impl<'p, R: BufRead> WireReader<'p, R> {
         if end.saturating_sub(self.pos) < T::SIZE as u64 {
             return Err(self.error(ctx(), format!("a {} runs past the end of the blob", T::NAME)));
         }
+        self.weight_bytes += T::SIZE as u64;
+        self.check_limit(Limit::WeightBytes, self.weight_bytes, ctx)?;
         let mut v = T::default();
         self.read_exact(bytemuck::bytes_of_mut(&mut v), ctx)?;
         Ok(v.swap_le())
@@ -338,6 +361,10 @@ impl<'p, R: BufRead> WireReader<'p, R> {
         }
         let n = (len / T::SIZE as u64) as usize;
         let start = out.len();
+        // Checked before the buffer is reserved: a genuine file this big needs a raised limit.
+        self.check_limit(Limit::BlobElements, (start + n) as u64, ctx)?;
+        self.weight_bytes += len;
+        self.check_limit(Limit::WeightBytes, self.weight_bytes, ctx)?;
         if start == 0 {
             // A fresh zeroed allocation comes from the OS already zeroed: no memset.
             *out = vec![T::default(); n];

@@ -68,6 +68,16 @@ pub enum Error {
         message: String,
     },
 
+    /// The file exceeds one of the reader's [`Limits`](crate::Limits).
+    #[error("{}{location}: {context}{exceeded}", path.display())]
+    Limit {
+        path: PathBuf,
+        location: Location,
+        /// What was being read, e.g. "layer 3 'fc6', blob 0: ".
+        context: String,
+        exceeded: crate::limits::Exceeded,
+    },
+
     /// An `.npy` file could not be read or written as float32.
     #[error("{}: {message}", path.display())]
     Npy { path: PathBuf, message: String },
@@ -97,6 +107,7 @@ impl Error {
             | Error::Text { path, .. }
             | Error::Binary { path, .. }
             | Error::Invalid { path, .. }
+            | Error::Limit { path, .. }
             | Error::Npy { path, .. } => path,
         }
     }

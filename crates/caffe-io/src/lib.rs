@@ -20,6 +20,7 @@ pub mod binary;
 pub mod blob;
 mod error;
 pub mod fs;
+pub mod limits;
 pub mod npy;
 pub mod print;
 pub mod text;
@@ -36,6 +37,7 @@ use std::io::BufReader;
 use std::path::Path;
 
 pub use error::{Error, Location, Result};
+pub use limits::{Limit, Limits};
 pub use npy::{read_npy_f32, read_npy_i64, write_npy_f32};
 pub use proto::{BlobProto, LayerParameter, NetParameter};
 
@@ -43,38 +45,90 @@ use ndarray::ArrayD;
 
 /// Reads a `.prototxt` and upgrades legacy forms as Caffe does on load.
 pub fn read_prototxt(path: &Path) -> Result<NetParameter> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
-    parse_prototxt(&text, path)
+    Reader::default().read_prototxt(path)
 }
 
 /// Parses prototxt text (`path` names it in errors) and upgrades it.
 pub fn parse_prototxt(text: &str, path: &Path) -> Result<NetParameter> {
-    let mut net = text::parse_net(text, path)?;
-    upgrade::upgrade_net(&mut net, path)?;
-    Ok(net)
+    Reader::default().parse_prototxt(text, path)
 }
 
 /// Reads a `.caffemodel`, streaming each weight blob from the file into its own
 /// buffer, then upgrades legacy forms and checks every blob's size.
 pub fn read_caffemodel(path: &Path) -> Result<NetParameter> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, "open", e))?;
-    let len = file.metadata().map_err(|e| Error::io(path, "stat", e))?.len();
-    let reader = BufReader::with_capacity(1 << 20, file);
-    let net = binary::read_net(reader, len, path)?;
-    finish_weights(net, path)
+    Reader::default().read_caffemodel(path)
 }
 
 /// Reads a `.caffemodel` of `len` bytes from any reader (e.g. one that reports
 /// progress), streaming as [`read_caffemodel`] does; `path` names it in errors.
 pub fn read_caffemodel_from<R: std::io::Read>(reader: R, len: u64, path: &Path) -> Result<NetParameter> {
-    let net = binary::read_net(BufReader::with_capacity(1 << 20, reader), len, path)?;
-    finish_weights(net, path)
+    Reader::default().read_caffemodel_from(reader, len, path)
 }
 
 /// Decodes `.caffemodel` bytes held in memory (`path` names them in errors).
 pub fn decode_caffemodel(bytes: &[u8], path: &Path) -> Result<NetParameter> {
-    let net = binary::decode_net(bytes, path)?;
-    finish_weights(net, path)
+    Reader::default().decode_caffemodel(bytes, path)
+}
+
+/// Reads model files under chosen [`Limits`]; the free functions of this
+/// crate use `Reader::default()`, whose limits fit every real model.
+///
+/// ```no_run
+/// let reader = caffe_io::Reader::new(caffe_io::Limits {
+///     max_weight_bytes: 16 << 30,
+///     ..Default::default()
+/// });
+/// let weights = reader.read_caffemodel("huge.caffemodel".as_ref())?;
+/// # Ok::<(), caffe_io::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reader {
+    pub limits: Limits,
+}
+
+impl Reader {
+    pub fn new(limits: Limits) -> Self {
+        Reader { limits }
+    }
+
+    /// As [`read_prototxt`].
+    pub fn read_prototxt(&self, path: &Path) -> Result<NetParameter> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
+        self.parse_prototxt(&text, path)
+    }
+
+    /// As [`parse_prototxt`].
+    pub fn parse_prototxt(&self, text: &str, path: &Path) -> Result<NetParameter> {
+        let mut net = text::parse_net(text, path, &self.limits)?;
+        upgrade::upgrade_net(&mut net, path)?;
+        Ok(net)
+    }
+
+    /// As [`read_caffemodel`].
+    pub fn read_caffemodel(&self, path: &Path) -> Result<NetParameter> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, "open", e))?;
+        let len = file.metadata().map_err(|e| Error::io(path, "stat", e))?.len();
+        self.read_caffemodel_from(file, len, path)
+    }
+
+    /// As [`read_caffemodel_from`].
+    pub fn read_caffemodel_from<R: std::io::Read>(&self, reader: R, len: u64, path: &Path) -> Result<NetParameter> {
+        let net = binary::read_net(BufReader::with_capacity(1 << 20, reader), len, path, &self.limits)?;
+        finish_weights(net, path)
+    }
+
+    /// As [`decode_caffemodel`].
+    pub fn decode_caffemodel(&self, bytes: &[u8], path: &Path) -> Result<NetParameter> {
+        let net = binary::decode_net(bytes, path, &self.limits)?;
+        finish_weights(net, path)
+    }
+
+    /// As [`read_binaryproto`].
+    pub fn read_binaryproto(&self, path: &Path) -> Result<ArrayD<f32>> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read", e))?;
+        let blob = binary::decode_blob(&bytes, path, &self.limits)?;
+        blob::blob_into_array(blob).map_err(|e| Error::invalid(path, Location::File, e.to_string()))
+    }
 }
 
 fn finish_weights(mut net: NetParameter, path: &Path) -> Result<NetParameter> {
@@ -127,9 +181,7 @@ where
 
 /// Reads a `.binaryproto` blob (e.g. `imagenet_mean.binaryproto`) as an array.
 pub fn read_binaryproto(path: &Path) -> Result<ArrayD<f32>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read", e))?;
-    let blob = binary::decode_blob(&bytes, path)?;
-    blob::blob_into_array(blob).map_err(|e| Error::invalid(path, Location::File, e.to_string()))
+    Reader::default().read_binaryproto(path)
 }
 
 /// Writes an array as a `.binaryproto` blob (legacy 4-D fields for 4-D arrays,

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor};
 
 use crate::error::{Error, Location, Result};
+use crate::limits::{Limit, Limits};
 use crate::proto::NetParameter;
 
 static DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/caffe_descriptor.bin"));
@@ -28,13 +29,66 @@ pub fn message(name: &str) -> MessageDescriptor {
 
 /// Parses the text of a `.prototxt`; `path` names it in errors. The net is
 /// returned as written: legacy forms are upgraded by [`crate::upgrade`].
-pub fn parse_net(text: &str, path: &Path) -> Result<NetParameter> {
+pub fn parse_net(text: &str, path: &Path, limits: &Limits) -> Result<NetParameter> {
+    check_depth(text, path, limits)?;
     let dynamic = parse_dynamic(text, message("NetParameter"), path)?;
-    dynamic.transcode_to::<NetParameter>().map_err(|e| Error::Text {
+    let net = dynamic.transcode_to::<NetParameter>().map_err(|e| Error::Text {
         path: path.to_path_buf(),
         location: Location::File,
         message: format!("cannot convert to caffe.NetParameter: {e}"),
-    })
+    })?;
+    let layers = (net.layer.len() + net.layers.len()) as u64;
+    limits.check(Limit::Layers, layers).map_err(|exceeded| Error::Limit {
+        path: path.to_path_buf(),
+        location: Location::File,
+        context: String::new(),
+        exceeded,
+    })?;
+    Ok(net)
+}
+
+/// Refuses text nested deeper than the limit before the (recursive) parser
+/// sees it. Braces inside strings and `#` comments do not count.
+fn check_depth(text: &str, path: &Path, limits: &Limits) -> Result<()> {
+    let mut depth = 0usize;
+    let mut quote = None;
+    let mut escaped = false;
+    let mut comment = false;
+    for (offset, c) in text.char_indices() {
+        if comment {
+            comment = c != '\n';
+            continue;
+        }
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q || c == '\n' {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '#' => comment = true,
+            '"' | '\'' => quote = Some(c),
+            '{' | '<' => {
+                depth += 1;
+                if let Err(exceeded) = limits.check(Limit::TextDepth, depth as u64) {
+                    let (line, column) = line_column(text, offset);
+                    return Err(Error::Limit {
+                        path: path.to_path_buf(),
+                        location: Location::LineColumn { line, column },
+                        context: String::new(),
+                        exceeded,
+                    });
+                }
+            }
+            '}' | '>' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Parses protobuf text of any `caffe.*` message.
@@ -91,7 +145,7 @@ mod tests {
     #[test]
     fn reports_line_and_column_of_unknown_field() {
         let text = "name: \"x\"\nlayer {\n  name: \"a\"\n  typo_field: 3\n}\n";
-        let err = parse_net(text, Path::new("net.prototxt")).unwrap_err();
+        let err = parse_net(text, Path::new("net.prototxt"), &Limits::default()).unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("net.prototxt:4:3:"), "{msg}");
         assert!(msg.contains("typo_field"), "{msg}");
@@ -100,8 +154,42 @@ mod tests {
     #[test]
     fn accepts_comments_and_bare_enums() {
         let text = "# a comment\nlayer { name: 'p' type: 'Pooling' pooling_param { pool: AVE kernel_size: 2 } }";
-        let net = parse_net(text, Path::new("p.prototxt")).unwrap();
+        let net = parse_net(text, Path::new("p.prototxt"), &Limits::default()).unwrap();
         let pool = net.layer[0].pooling_param.as_ref().unwrap();
         assert_eq!(pool.pool(), crate::proto::pooling_parameter::PoolMethod::Ave);
+    }
+
+    #[test]
+    fn refuses_nesting_past_the_limit_where_it_happens() {
+        let limits = Limits {
+            max_text_depth: 3,
+            ..Limits::default()
+        };
+        // Braces in strings and comments do not count.
+        let fine = "layer { name: '{{{{' # {{{{\n convolution_param { weight_filler { type: 'xavier' } } }";
+        parse_net(fine, Path::new("n.prototxt"), &limits).unwrap();
+        let deep = "layer {\n convolution_param { weight_filler { x { } } } }";
+        let msg = parse_net(deep, Path::new("n.prototxt"), &limits)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.starts_with("n.prototxt:2:40: 4 levels of nesting exceeds the limit of 3"),
+            "{msg}"
+        );
+        assert!(msg.contains("--max-text-depth"), "{msg}");
+    }
+
+    #[test]
+    fn refuses_more_layers_than_the_limit() {
+        let limits = Limits {
+            max_layers: 2,
+            ..Limits::default()
+        };
+        let text = "layer { name: 'a' } layer { name: 'b' } layers { name: 'c' }";
+        let msg = parse_net(text, Path::new("n.prototxt"), &limits)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("3 layers exceeds the limit of 2"), "{msg}");
+        assert!(msg.contains("--max-layers"), "{msg}");
     }
 }

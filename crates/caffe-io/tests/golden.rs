@@ -88,7 +88,7 @@ fn caffemodels_reencode_byte_for_byte() {
     files.push(fixtures().join("golden/digits/lenet_full_conv.caffemodel"));
     for file in files {
         let bytes = std::fs::read(&file).unwrap();
-        let raw = binary::decode_net(&bytes, &file).unwrap();
+        let raw = binary::decode_net(&bytes, &file, &caffe_io::Limits::default()).unwrap();
         let mut out = Vec::new();
         binary::write_net(&raw, &mut out).unwrap();
         assert_eq!(out.len() as u64, binary::encoded_net_len(&raw), "{}", file.display());

@@ -31,7 +31,7 @@ fn v0_prototxt_with_padding_layer_upgrades_to_the_modern_spelling() {
 #[test]
 fn upgrade_reports_its_steps() {
     let text = std::fs::read_to_string(fixtures().join("legacy/lenet_v0.prototxt")).unwrap();
-    let mut net = caffe_io::text::parse_net(&text, Path::new("v0")).unwrap();
+    let mut net = caffe_io::text::parse_net(&text, Path::new("v0"), &caffe_io::Limits::default()).unwrap();
     assert!(caffe_io::upgrade::needs_upgrade(&net));
     let report = caffe_io::upgrade::upgrade_net(&mut net, Path::new("v0")).unwrap();
     assert_eq!(report.steps, vec!["V0 layers", "V1 layers", "input fields"]);

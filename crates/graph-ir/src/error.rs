@@ -13,11 +13,21 @@ pub enum Error {
     #[error(transparent)]
     Io(#[from] caffe_io::Error),
 
-    /// The layer's type is not one this crate models.
-    #[error("layer '{layer}': unsupported layer type '{type_name}'; supported types: {}", supported.join(", "))]
+    /// The layer's type is not one this crate models, and something needed
+    /// what it computes (a shape, an export, a forward pass).
+    #[error(
+        "layer '{layer}' has type '{type_name}', which netsurgeon does not model (a Python layer, or a layer \
+         from a fork of Caffe?){}; the rest of the net can still be inspected (`netsurgeon inspect` lists \
+         every blob before it) and edited, but to export or run the net, remove or replace the layer. \
+         Modelled types: {}",
+        blob.as_ref().map(|b| format!(", so blob '{b}' has no known shape")).unwrap_or_default(),
+        supported.join(", ")
+    )]
     UnsupportedLayer {
         layer: String,
         type_name: String,
+        /// The blob whose shape was asked for, if that is what failed.
+        blob: Option<String>,
         supported: &'static [&'static str],
     },
 
@@ -144,6 +154,25 @@ pub enum Error {
     #[error("blob '{blob}' is not a top of an Input or data layer, so it cannot be reshaped{hint}")]
     NotAnInput { blob: String, hint: String },
 
+    /// A net, blob or param exceeds one of the load limits.
+    #[error("{what}: {exceeded}")]
+    Limit {
+        /// e.g. "layer 'data' (Input): top 'data' of shape (1, 3, 99999, 99999)".
+        what: String,
+        exceeded: caffe_io::limits::Exceeded,
+    },
+
+    /// Weights were given, but not for every layer that needs params.
+    #[error(
+        "the weights give no params for {} {}; check that the layer names match the weight file's \
+         (`netsurgeon inspect` on both lists them), or initialise them explicitly: --missing-weights filler \
+         (the prototxt's constant fillers, as Caffe; random fillers give zeros) or --missing-weights zero \
+         (library: LoadOptions::missing_weights)",
+        if layers.len() == 1 { "layer" } else { "layers" },
+        quoted(layers)
+    )]
+    MissingWeights { layers: Vec<String> },
+
     /// A rewrite pass cannot apply to a layer.
     #[error("{pass}: layer '{layer}': {message}")]
     Pass {
@@ -151,6 +180,15 @@ pub enum Error {
         layer: String,
         message: String,
     },
+}
+
+fn quoted(names: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut list: Vec<String> = names.iter().take(SHOWN).map(|n| format!("'{n}'")).collect();
+    if names.len() > SHOWN {
+        list.push(format!("and {} more", names.len() - SHOWN));
+    }
+    list.join(", ")
 }
 
 /// Result with graph-ir's [`Error`].

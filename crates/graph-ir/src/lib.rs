@@ -40,8 +40,9 @@ pub mod surgery;
 mod synth;
 mod weights;
 
+pub use caffe_io::{Limit, Limits};
 pub use error::{Error, Result};
-pub use net::{Layer, Net, NetState};
+pub use net::{Layer, LoadOptions, MissingWeights, Net, NetState};
 pub use ops::Op;
 pub use shape::Shape;
-pub use surgery::{BlobInfo, CopyReport, RuntimeLayer};
+pub use surgery::{BlobInfo, CopyReport, ListedBlob, RuntimeLayer};

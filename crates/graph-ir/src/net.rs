@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use caffe_io::proto::{LayerParameter, NetParameter, NetStateRule, Phase};
+use caffe_io::{Limit, Limits};
 use ndarray::ArrayD;
 
 use crate::error::{Error, Result};
@@ -71,6 +72,29 @@ impl NetState {
             Ok(layer.include.iter().any(|r| self.meets(r)))
         }
     }
+}
+
+/// What to do with layers that have learnable params when the weight file
+/// gives them none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MissingWeights {
+    /// Refuse the net, naming the layers: an exported model with a silently
+    /// empty layer computes garbage.
+    #[default]
+    Error,
+    /// Caffe's behaviour: the prototxt's constant fillers (random fillers give 0).
+    Filler,
+    /// Every missing param is zero.
+    Zero,
+}
+
+/// How a net is loaded: its phase/stages, the size limits for untrusted
+/// files, and the policy for layers the weights leave out.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    pub state: NetState,
+    pub limits: Limits,
+    pub missing_weights: MissingWeights,
 }
 
 /// One layer: its Caffe parameter, its typed op and its learnable params.
@@ -185,6 +209,8 @@ pub(crate) struct UnknownCause {
     pub type_name: String,
     pub input: String,
     pub reason: String,
+    /// The layer is of a type this crate does not model.
+    pub custom: bool,
 }
 
 /// A Caffe net: layers in order, their params, and the shapes of its blobs.
@@ -198,6 +224,10 @@ pub struct Net {
     pub(crate) unknown: HashMap<String, UnknownCause>,
     /// Names of the layers the phase/stage rules left out.
     pub(crate) filtered_out: Vec<String>,
+    /// Layers of the weight file, with weights, that match no layer here.
+    pub(crate) unused_weights: Vec<String>,
+    /// Bounds on every blob and on all params, checked at each inference.
+    pub(crate) limits: Limits,
 }
 
 /// The result of inferring every shape, before it is committed.
@@ -211,23 +241,43 @@ impl Net {
     /// Builds a TEST-phase net from a parameter, optionally with weights
     /// (matched to layers by name, as Caffe's `CopyTrainedLayersFrom`).
     pub fn from_proto(param: NetParameter, weights: Option<NetParameter>) -> Result<Net> {
-        Self::from_proto_with_state(param, weights, &NetState::default())
+        Self::from_proto_with(param, weights, &LoadOptions::default())
     }
 
     /// Builds a net for `state`: its phase and level replace the prototxt's,
     /// its stages add to the prototxt's (as `caffe::Net(file, phase, level, stages)`).
-    pub fn from_proto_with_state(
+    pub fn from_proto_with_state(param: NetParameter, weights: Option<NetParameter>, state: &NetState) -> Result<Net> {
+        let options = LoadOptions {
+            state: state.clone(),
+            ..LoadOptions::default()
+        };
+        Self::from_proto_with(param, weights, &options)
+    }
+
+    /// Builds a net with every load option. Before any param is allocated the
+    /// wiring is validated (each bottom produced by an earlier layer, so the
+    /// graph cannot have a cycle; no top produced twice outside Caffe's
+    /// in-place rule) and every blob and param shape is checked against the
+    /// limits; weights are then checked against the shapes.
+    pub fn from_proto_with(
         mut param: NetParameter,
         weights: Option<NetParameter>,
-        state: &NetState,
+        options: &LoadOptions,
     ) -> Result<Net> {
-        let mut state = state.clone();
+        let mut state = options.state.clone();
         if let Some(s) = &param.state {
             let mut stages = s.stage.clone();
             stages.extend(state.stages.iter().cloned());
             state.stages = stages;
         }
         let all = std::mem::take(&mut param.layer);
+        options
+            .limits
+            .check(Limit::Layers, all.len() as u64)
+            .map_err(|exceeded| Error::Limit {
+                what: format!("the net ({} layers)", all.len()),
+                exceeded,
+            })?;
         let mut layers = Vec::with_capacity(all.len());
         let mut filtered_out = Vec::new();
         for proto in all {
@@ -244,26 +294,59 @@ impl Net {
             shapes: HashMap::new(),
             unknown: HashMap::new(),
             filtered_out,
+            unused_weights: Vec::new(),
+            limits: options.limits,
         };
         // Shapes first, then weights (checked against them), then fillers for the rest.
         net.infer_and_commit(false)?;
+        let given = weights.is_some();
         if let Some(w) = weights {
+            net.unused_weights = w
+                .layer
+                .iter()
+                .filter(|l| !l.blobs.is_empty() && net.layer(l.name()).is_none())
+                .map(|l| l.name().to_string())
+                .collect();
             weights::copy_from_proto(&mut net, w)?;
         }
+        let missing: Vec<String> = if given {
+            net.layers_without_weights()
+        } else {
+            Vec::new()
+        };
+        if !missing.is_empty() && options.missing_weights == MissingWeights::Error {
+            return Err(Error::MissingWeights { layers: missing });
+        }
         net.infer_and_commit(true)?;
+        if options.missing_weights == MissingWeights::Zero {
+            for layer in net.layers.iter_mut().filter(|l| missing.iter().any(|m| m == l.name())) {
+                layer.params_mut().iter_mut().for_each(|p| p.fill(0.0));
+            }
+        }
         Ok(net)
     }
 
     /// Reads a prototxt (and optionally a caffemodel) and builds the TEST-phase net.
     pub fn load(prototxt: impl AsRef<Path>, weights: Option<&Path>) -> Result<Net> {
-        Self::load_with_state(prototxt, weights, &NetState::default())
+        Self::load_with(prototxt, weights, &LoadOptions::default())
     }
 
     /// As [`Net::load`], for a given phase/level/stages.
     pub fn load_with_state(prototxt: impl AsRef<Path>, weights: Option<&Path>, state: &NetState) -> Result<Net> {
-        let param = caffe_io::read_prototxt(prototxt.as_ref())?;
-        let weights = weights.map(caffe_io::read_caffemodel).transpose()?;
-        Self::from_proto_with_state(param, weights, state)
+        let options = LoadOptions {
+            state: state.clone(),
+            ..LoadOptions::default()
+        };
+        Self::load_with(prototxt, weights, &options)
+    }
+
+    /// As [`Net::load`], with every load option (the limits apply to reading
+    /// both files too).
+    pub fn load_with(prototxt: impl AsRef<Path>, weights: Option<&Path>, options: &LoadOptions) -> Result<Net> {
+        let reader = caffe_io::Reader::new(options.limits);
+        let param = reader.read_prototxt(prototxt.as_ref())?;
+        let weights = weights.map(|w| reader.read_caffemodel(w)).transpose()?;
+        Self::from_proto_with(param, weights, options)
     }
 
     /// The net's name.
@@ -297,6 +380,33 @@ impl Net {
     /// Names of the layers the phase/stage rules left out, in file order.
     pub fn filtered_out(&self) -> &[String] {
         &self.filtered_out
+    }
+
+    /// Layers of the weight file given at load that carry weights but match no
+    /// layer of the net: ignored, as Caffe does ("Ignoring source layer"), and
+    /// listed so a caller can warn (a renamed layer is a common mistake).
+    pub fn unused_weights(&self) -> &[String] {
+        &self.unused_weights
+    }
+
+    /// The limits every inference checks blobs and params against.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Sets the limits for the inferences to come (e.g. before `reshape_input`
+    /// to a size larger than the defaults allow).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// Layers that need params but have none yet.
+    fn layers_without_weights(&self) -> Vec<String> {
+        self.layers
+            .iter()
+            .filter(|l| l.params().is_empty() && l.op().param_count() > 0)
+            .map(|l| l.name().to_string())
+            .collect()
     }
 
     /// The split-expanded view (pycaffe's blob listing, outputs).
@@ -344,6 +454,7 @@ impl Net {
         let mut shapes: HashMap<String, Shape> = HashMap::new();
         let mut unknown: HashMap<String, UnknownCause> = HashMap::new();
         let mut setups = Vec::with_capacity(self.layers.len());
+        let mut param_bytes = 0u64;
         for layer in &self.layers {
             let mut inputs = Vec::with_capacity(layer.bottoms().len());
             let mut cause = None;
@@ -370,6 +481,7 @@ impl Net {
                 Op::Data(p) => p.shapes.clone_from(&setup.tops),
                 _ => {}
             }
+            self.check_limits(layer, &setup, &mut param_bytes)?;
             for (i, top) in layer.tops().iter().enumerate() {
                 match &setup.tops[i] {
                     Some(s) => {
@@ -377,7 +489,7 @@ impl Net {
                         unknown.remove(top);
                     }
                     None => {
-                        let why = cause.clone().unwrap_or_else(|| source_cause(layer, top));
+                        let why = cause.clone().unwrap_or_else(|| source_cause(layer, top, &setup.op));
                         shapes.remove(top);
                         unknown.insert(top.clone(), why);
                     }
@@ -392,12 +504,58 @@ impl Net {
         })
     }
 
+    /// Checks a layer's tops and params against the limits before anything of
+    /// that size exists (a prototxt alone can ask for a 10^12-element blob).
+    fn check_limits(&self, layer: &Layer, setup: &Setup, param_bytes: &mut u64) -> Result<()> {
+        let what = |thing: String, shape: &Shape| {
+            format!(
+                "layer '{}' ({}): {thing} of shape {}",
+                layer.name(),
+                layer.type_name(),
+                crate::shape::fmt_shape(shape)
+            )
+        };
+        for (top, shape) in layer.tops().iter().zip(&setup.tops) {
+            if let Some(shape) = shape {
+                self.limits
+                    .check(Limit::BlobElements, elements(shape))
+                    .map_err(|exceeded| Error::Limit {
+                        what: what(format!("top '{top}'"), shape),
+                        exceeded,
+                    })?;
+            }
+        }
+        for (index, param) in setup.params.iter().flatten().enumerate() {
+            let n = elements(&param.shape);
+            self.limits
+                .check(Limit::BlobElements, n)
+                .map_err(|exceeded| Error::Limit {
+                    what: what(format!("param {index}"), &param.shape),
+                    exceeded,
+                })?;
+            *param_bytes = param_bytes.saturating_add(n.saturating_mul(4));
+            self.limits
+                .check(Limit::WeightBytes, *param_bytes)
+                .map_err(|exceeded| Error::Limit {
+                    what: what(format!("param {index} (with the params before it)"), &param.shape),
+                    exceeded,
+                })?;
+        }
+        Ok(())
+    }
+
     /// The shape of a known blob, or the error explaining why it is unknown.
     pub(crate) fn shape_of(&self, blob: &str) -> Result<&Shape> {
         if let Some(s) = self.shapes.get(blob) {
             return Ok(s);
         }
         match self.unknown.get(blob) {
+            Some(c) if c.custom => Err(Error::UnsupportedLayer {
+                layer: c.layer.clone(),
+                type_name: c.type_name.clone(),
+                blob: Some(blob.to_string()),
+                supported: ops::SUPPORTED_TYPES,
+            }),
             Some(c) => Err(Error::UnknownShape {
                 blob: blob.to_string(),
                 layer: c.layer.clone(),
@@ -410,8 +568,23 @@ impl Net {
     }
 }
 
-/// Why a data/input layer's own top has no shape.
-fn source_cause(layer: &Layer, top: &str) -> UnknownCause {
+/// A shape's element count, saturating rather than overflowing.
+fn elements(shape: &[usize]) -> u64 {
+    shape.iter().fold(1u64, |n, &d| n.saturating_mul(d as u64))
+}
+
+/// Why a layer's own top has no shape: a data/input layer that does not say,
+/// or a layer of a type this crate does not model.
+fn source_cause(layer: &Layer, top: &str, op: &Op) -> UnknownCause {
+    if matches!(op, Op::Custom { .. }) {
+        return UnknownCause {
+            layer: layer.name().to_string(),
+            type_name: layer.type_name().to_string(),
+            input: top.to_string(),
+            reason: String::new(),
+            custom: true,
+        };
+    }
     let reason = match layer.type_name() {
         "Input" => "declares no shape for it".to_string(),
         "HDF5Data" => "reads its shapes from its HDF5 files".to_string(),
@@ -427,5 +600,6 @@ fn source_cause(layer: &Layer, top: &str) -> UnknownCause {
         type_name: layer.type_name().to_string(),
         input: top.to_string(),
         reason,
+        custom: false,
     }
 }

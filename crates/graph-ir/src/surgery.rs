@@ -32,6 +32,15 @@ impl BlobInfo {
     }
 }
 
+/// An entry of [`Net::list_blobs`]: as [`BlobInfo`], with the shape `None`
+/// where it is unknown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedBlob {
+    pub name: String,
+    pub shape: Option<Shape>,
+    pub split_of: Option<String>,
+}
+
 /// A layer as Caffe runs it (pycaffe's `net.layers` / `net._layer_names`):
 /// the net's layers with Caffe's automatic Split layers inserted and the
 /// consumers of shared blobs reading their split copies.
@@ -70,6 +79,34 @@ impl Net {
                     shape,
                     split_of: b.split_of,
                 })
+            })
+            .collect()
+    }
+
+    /// As [`blobs`](Self::blobs), but a blob whose shape is unknown (after a
+    /// layer of a type this crate does not model, or a data layer that reads
+    /// its shape from a database) is listed with `None` rather than failing:
+    /// what `netsurgeon inspect` shows of a net it cannot fully model.
+    pub fn list_blobs(&self) -> Result<Vec<ListedBlob>> {
+        Ok(self
+            .expanded()?
+            .blobs
+            .into_iter()
+            .map(|b| ListedBlob {
+                shape: self.shapes.get(b.split_of.as_deref().unwrap_or(&b.name)).cloned(),
+                name: b.name,
+                split_of: b.split_of,
+            })
+            .collect())
+    }
+
+    /// The layers of types this crate does not model, as (name, type), in order.
+    pub fn custom_layers(&self) -> Vec<(&str, &str)> {
+        self.layers
+            .iter()
+            .filter_map(|l| match l.op() {
+                Op::Custom { type_name } => Some((l.name(), type_name.as_str())),
+                _ => None,
             })
             .collect()
     }

@@ -126,6 +126,15 @@ fn plan(net: &Net, sources: &[SourceLayer<'_>], report: &mut CopyReport) -> Resu
         };
         let target = &net.layers()[ti];
         let count = target.op().param_count();
+        // A layer this crate does not model keeps whatever params it is given.
+        let custom = matches!(target.op(), crate::Op::Custom { .. });
+        if custom {
+            if !src.shapes.is_empty() {
+                report.copied.push(src.name.to_string());
+            }
+            pairs.push((ti, si));
+            continue;
+        }
         if src.shapes.len() != count {
             return Err(Error::ParamCount {
                 layer: src.name.to_string(),

@@ -129,14 +129,147 @@ fn modern_shaped_blob_gets_no_legacy_tolerance() {
 }
 
 #[test]
-fn unknown_layer_type_lists_the_supported_ones() {
-    let err = build(r#"layer { name: "py" type: "Python" bottom: "data" top: "py" }"#).unwrap_err();
+fn custom_layer_loads_and_is_named_when_its_output_is_needed() {
+    let net = build(
+        r#"layer { name: "relu" type: "ReLU" bottom: "data" top: "r" }
+           layer { name: "py" type: "Python" bottom: "r" top: "py" python_param { module: "m" layer: "L" } }
+           layer { name: "after" type: "ReLU" bottom: "py" top: "after" }"#,
+    )
+    .unwrap();
+    assert_eq!(net.custom_layers(), vec![("py", "Python")]);
+    // The listing keeps every blob, with the shapes it can know.
+    let listed: Vec<(String, Option<Vec<usize>>)> = net
+        .list_blobs()
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.name, b.shape))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            ("data".to_string(), Some(vec![1, 3, 8, 8])),
+            ("r".to_string(), Some(vec![1, 3, 8, 8])),
+            ("py".to_string(), None),
+            ("after".to_string(), None),
+        ]
+    );
+    // Asking for what the layer computes names the layer, its type and the way on.
+    let err = net.blob_shape("after").unwrap_err();
     let message = err.to_string();
-    assert!(matches!(&err, Error::UnsupportedLayer { layer, type_name, .. } if layer == "py" && type_name == "Python"));
+    assert!(
+        matches!(&err, Error::UnsupportedLayer { layer, type_name, blob, .. }
+            if layer == "py" && type_name == "Python" && blob.as_deref() == Some("after")),
+        "{err:?}"
+    );
+    assert!(message.contains("can still be inspected"), "{message}");
     assert!(
         message.contains("Convolution") && message.contains("InnerProduct"),
         "{message}"
     );
+    assert!(net.blobs().is_err());
+}
+
+#[test]
+fn custom_layer_keeps_its_weights() {
+    let net = parse(&format!(
+        "{DATA}\n{}",
+        r#"layer { name: "norm" type: "Normalize" bottom: "data" top: "norm" }"#
+    ));
+    let net = Net::from_proto(net, Some(weights("norm", vec![blob(&[3], 20.0)]))).unwrap();
+    assert_eq!(net.param("norm", 0).unwrap().shape(), &[3]);
+}
+
+#[test]
+fn missing_weights_are_an_error_unless_an_initialisation_is_chosen() {
+    use graph_ir::{LoadOptions, MissingWeights};
+    let layers = format!(
+        "{DATA}\n{CONV}\n{}",
+        r#"layer { name: "conv2" type: "Convolution" bottom: "conv" top: "conv2"
+             convolution_param { num_output: 2 kernel_size: 1 bias_filler { type: "constant" value: 0.5 } } }"#
+    );
+    let given = || weights("conv", vec![blob(&[4, 3, 3, 3], 1.0), blob(&[4], 1.0)]);
+    let err = Net::from_proto(parse(&layers), Some(given())).unwrap_err();
+    assert!(
+        matches!(&err, Error::MissingWeights { layers } if layers == &["conv2"]),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("--missing-weights"), "{err}");
+
+    let options = |missing_weights| LoadOptions {
+        missing_weights,
+        ..LoadOptions::default()
+    };
+    let filled = Net::from_proto_with(parse(&layers), Some(given()), &options(MissingWeights::Filler)).unwrap();
+    assert!(filled.param("conv2", 1).unwrap().iter().all(|&v| v == 0.5));
+    let zeroed = Net::from_proto_with(parse(&layers), Some(given()), &options(MissingWeights::Zero)).unwrap();
+    assert!(zeroed.param("conv2", 1).unwrap().iter().all(|&v| v == 0.0));
+    assert!(zeroed.param("conv", 0).unwrap().iter().all(|&v| v == 1.0));
+}
+
+#[test]
+fn weights_for_absent_layers_are_listed() {
+    let mut w = weights("conv", vec![blob(&[4, 3, 3, 3], 1.0), blob(&[4], 1.0)]);
+    w.layer.push(LayerParameter {
+        name: Some("fc_old".to_string()),
+        blobs: vec![blob(&[2], 0.0)],
+        ..Default::default()
+    });
+    w.layer.push(LayerParameter {
+        name: Some("relu_old".to_string()),
+        ..Default::default()
+    });
+    let net = Net::from_proto(parse(&format!("{DATA}\n{CONV}")), Some(w)).unwrap();
+    // Layers without weights (a ReLU of the training net) are not worth a warning.
+    assert_eq!(net.unused_weights(), &["fc_old".to_string()]);
+}
+
+#[test]
+fn shapes_past_the_limits_are_refused_before_allocation() {
+    // A prototxt alone can ask for a blob of 10^15 elements: refused by name.
+    let huge = parse(
+        r#"layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 3 dim: 100000000 dim: 100000000 } } }"#,
+    );
+    let err = Net::from_proto(huge, None).unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, Error::Limit { .. }), "{message}");
+    assert!(
+        message.starts_with(
+            "layer 'data' (Input): top 'data' of shape (1, 3, 100000000, 100000000): 30000000000000000 elements"
+        ),
+        "{message}"
+    );
+    assert!(message.contains("--max-blob-elements"), "{message}");
+
+    // A param that would be created from a filler is refused before it exists.
+    let wide = format!(
+        "{DATA}\n{}",
+        r#"layer { name: "fc" type: "InnerProduct" bottom: "data" top: "fc" inner_product_param { num_output: 4000000000 } }"#
+    );
+    let message = build_err(&wide);
+    assert!(message.contains("layer 'fc' (InnerProduct): "), "{message}");
+    assert!(message.contains("exceeds the limit"), "{message}");
+
+    // The limit is exact: data (1 x 3 x 8 x 8 = 192 elements) is the largest blob here.
+    let options = |max_blob_elements| graph_ir::LoadOptions {
+        limits: graph_ir::Limits {
+            max_blob_elements,
+            ..graph_ir::Limits::default()
+        },
+        ..Default::default()
+    };
+    let small = format!("{DATA}\n{CONV}");
+    let err = Net::from_proto_with(parse(&small), None, &options(191))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("top 'data'") && err.contains("192 elements in one blob exceeds the limit of 191"),
+        "{err}"
+    );
+    Net::from_proto_with(parse(&small), None, &options(192)).unwrap();
+}
+
+fn build_err(text: &str) -> String {
+    Net::from_proto(parse(text), None).unwrap_err().to_string()
 }
 
 #[test]

@@ -3,8 +3,73 @@
 
 use std::path::{Path, PathBuf};
 
+use std::sync::OnceLock;
+
 use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use graph_ir::{Limits, LoadOptions, MissingWeights};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Options for reading untrusted models, shared by every subcommand.
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Reading models")]
+pub struct LoadArgs {
+    /// Largest blob (weights or activations) accepted, in elements.
+    #[arg(long, global = true, value_name = "N", default_value_t = Limits::default().max_blob_elements)]
+    pub max_blob_elements: u64,
+    /// Largest total of weights accepted, in bytes.
+    #[arg(long, global = true, value_name = "N", default_value_t = Limits::default().max_weight_bytes)]
+    pub max_weight_bytes: u64,
+    /// Deepest { } nesting accepted in a prototxt.
+    #[arg(long, global = true, value_name = "N", default_value_t = Limits::default().max_text_depth)]
+    pub max_text_depth: usize,
+    /// Most layers accepted in a net.
+    #[arg(long, global = true, value_name = "N", default_value_t = Limits::default().max_layers)]
+    pub max_layers: usize,
+    /// Layers that need params but that --weights leaves out: refuse the net
+    /// (error), use the prototxt's constant fillers as Caffe does (filler;
+    /// random fillers give zeros), or zero them (zero).
+    #[arg(long, global = true, value_enum, default_value_t = MissingWeightsArg::Error)]
+    pub missing_weights: MissingWeightsArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum MissingWeightsArg {
+    Error,
+    Filler,
+    Zero,
+}
+
+static LOAD: OnceLock<LoadOptions> = OnceLock::new();
+
+/// Records the command line's load options; called once by `main`.
+pub fn set_load_options(args: &LoadArgs) {
+    let options = LoadOptions {
+        limits: Limits {
+            max_blob_elements: args.max_blob_elements,
+            max_weight_bytes: args.max_weight_bytes,
+            max_text_depth: args.max_text_depth,
+            max_layers: args.max_layers,
+        },
+        missing_weights: match args.missing_weights {
+            MissingWeightsArg::Error => MissingWeights::Error,
+            MissingWeightsArg::Filler => MissingWeights::Filler,
+            MissingWeightsArg::Zero => MissingWeights::Zero,
+        },
+        ..LoadOptions::default()
+    };
+    let _ = LOAD.set(options);
+}
+
+/// The load options of this run (the defaults when `main` set none, as in tests).
+pub fn load_options() -> &'static LoadOptions {
+    LOAD.get_or_init(LoadOptions::default)
+}
+
+/// A reader under this run's limits, for every model, mean and weight file.
+pub fn reader() -> netsurgeon::caffe_io::Reader {
+    netsurgeon::caffe_io::Reader::new(load_options().limits)
+}
 
 /// An input blob and its shape, as given on the command line: `data=1,3,451,451`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,22 +141,62 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 /// Loads a net (and its weights, with a progress bar on a terminal), then gives
-/// the requested inputs their shapes.
+/// the requested inputs their shapes. Problems with the net are reported
+/// against the prototxt, missing weights against the weight file; weights for
+/// layers the net does not have are ignored (as Caffe does) with a warning.
 pub fn load_net(prototxt: &Path, weights: Option<&PathBuf>, inputs: &[InputSpec]) -> Result<graph_ir::Net> {
-    let param = netsurgeon::caffe_io::read_prototxt(prototxt)?;
-    let weights = weights.map(|w| read_weights(w)).transpose()?;
+    let param = reader().read_prototxt(prototxt)?;
     if param.layer.is_empty() {
         bail!(
             "{}: defines no layers (is it a Caffe net definition?)",
             prototxt.display()
         );
     }
-    let mut net = graph_ir::Net::from_proto(param, weights)?;
+    let weight_param = weights.map(|w| read_weights(w)).transpose()?;
+    let mut net = graph_ir::Net::from_proto_with(param, weight_param, load_options()).map_err(|e| {
+        let file = match (&e, weights) {
+            (graph_ir::Error::MissingWeights { .. }, Some(w)) => w.as_path(),
+            _ => prototxt,
+        };
+        anyhow::Error::new(e).context(file.display().to_string())
+    })?;
+    if let (Some(w), false) = (weights, net.unused_weights().is_empty()) {
+        warn(&format!(
+            "{}: weights of {} that the net does not have were ignored, as Caffe does (renamed layers?): {}",
+            w.display(),
+            plural(net.unused_weights().len(), "layer"),
+            quote_list(net.unused_weights())
+        ));
+    }
     for spec in inputs {
         net.reshape_input(&spec.name, &spec.dims)
-            .with_context(|| format!("--input {}={:?}", spec.name, spec.dims))?;
+            .with_context(|| format!("{}: --input {}={:?}", prototxt.display(), spec.name, spec.dims))?;
     }
     Ok(net)
+}
+
+/// Prints a warning on stderr unless `--quiet`.
+pub fn warn(message: &str) {
+    if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("warning: {message}");
+    }
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// `'a', 'b', 'c'`, shortened after ten names.
+pub fn quote_list(names: &[String]) -> String {
+    let mut list: Vec<String> = names.iter().take(10).map(|n| format!("'{n}'")).collect();
+    if names.len() > 10 {
+        list.push(format!("and {} more", names.len() - 10));
+    }
+    list.join(", ")
 }
 
 /// Progress bars are drawn on stderr only when it is a terminal and `--quiet`
@@ -143,7 +248,7 @@ pub fn read_weights(path: &Path) -> Result<netsurgeon::caffe_io::NetParameter> {
     let file = std::fs::File::open(path).with_context(|| format!("{}: open", path.display()))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let bar = progress(len, format!("loading {}", path.display()));
-    let net = netsurgeon::caffe_io::read_caffemodel_from(bar.wrap_read(file), len, path)?;
+    let net = reader().read_caffemodel_from(bar.wrap_read(file), len, path)?;
     bar.finish_and_clear();
     Ok(net)
 }

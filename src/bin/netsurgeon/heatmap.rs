@@ -92,7 +92,7 @@ pub fn run(args: &HeatmapArgs, quiet: bool) -> Result<()> {
     }
 
     let labels = args.labels.as_deref().map(read_labels).transpose()?;
-    let mut net = Net::load(&args.prototxt, Some(&args.weights))?;
+    let mut net = crate::common::load_net(&args.prototxt, Some(&args.weights), &[])?;
     let input = input_blob(&net, args.input_blob.as_deref())?;
     let channels = match net.blob_shape(&input) {
         Ok([_, c, _, _]) => *c,

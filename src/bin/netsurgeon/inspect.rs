@@ -36,12 +36,23 @@ pub struct InspectArgs {
 struct Report {
     blobs: Vec<BlobEntry>,
     params: Vec<ParamEntry>,
+    /// Layers of types netsurgeon does not model.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    custom_layers: Vec<CustomLayer>,
 }
 
 #[derive(Serialize)]
 struct BlobEntry {
     name: String,
-    shape: Vec<usize>,
+    /// None (JSON null) when the shape cannot be known (see the notes).
+    shape: Option<Vec<usize>>,
+}
+
+#[derive(Serialize)]
+struct CustomLayer {
+    name: String,
+    #[serde(rename = "type")]
+    type_name: String,
 }
 
 #[derive(Serialize)]
@@ -82,11 +93,19 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     let net = load_net(&args.prototxt, args.weights.as_ref(), &args.inputs)?;
     let report = Report {
         blobs: net
-            .blobs()?
+            .list_blobs()?
             .into_iter()
             .map(|b| BlobEntry {
                 name: b.name,
                 shape: b.shape,
+            })
+            .collect(),
+        custom_layers: net
+            .custom_layers()
+            .into_iter()
+            .map(|(name, type_name)| CustomLayer {
+                name: name.to_string(),
+                type_name: type_name.to_string(),
             })
             .collect(),
         params: net
@@ -105,7 +124,8 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     }
     println!("blobs");
     for b in &report.blobs {
-        println!("  {} {}", b.name, format_shape(&b.shape));
+        let shape = b.shape.as_deref().map_or_else(|| "(unknown)".to_string(), format_shape);
+        println!("  {} {shape}", b.name);
     }
     println!("params");
     for p in &report.params {
@@ -116,6 +136,22 @@ pub fn run(args: &InspectArgs) -> Result<()> {
                 "    [{i}] min {:.6} max {:.6} mean {:.6} std {:.6}",
                 s.min, s.max, s.mean, s.std
             );
+        }
+    }
+    // Why shapes are unknown, once per cause (a custom layer, a database-backed input).
+    let mut told = Vec::new();
+    for b in report.blobs.iter().filter(|b| b.shape.is_none()) {
+        if let Err(why) = net.blob_shape(&b.name) {
+            let cause = match &why {
+                graph_ir::Error::UnsupportedLayer { layer, .. } | graph_ir::Error::UnknownShape { layer, .. } => {
+                    layer.clone()
+                }
+                other => other.to_string(),
+            };
+            if !told.contains(&cause) {
+                eprintln!("note: {why}");
+                told.push(cause);
+            }
         }
     }
     Ok(())

@@ -25,6 +25,8 @@ struct Cli {
     /// Print only errors.
     #[arg(long, short, global = true)]
     quiet: bool,
+    #[command(flatten)]
+    load: common::LoadArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = cli.quiet;
     common::QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+    common::set_load_options(&cli.load);
     let command = cli.command.unwrap_or(Command::Demo {
         out: PathBuf::from("netsurgeon-demo"),
         skip_caffenet: false,

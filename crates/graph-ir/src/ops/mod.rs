@@ -161,6 +161,11 @@ pub enum Op {
     Loss(LossParams),
     /// `Accuracy`.
     Accuracy(AccuracyParams),
+    /// A layer type this crate does not model (a `Python` layer, a layer from
+    /// a fork of Caffe): kept with its parameter and params so the rest of the
+    /// net can be inspected, edited and saved; its tops have no known shape,
+    /// and exporting or running the net is refused, naming it.
+    Custom { type_name: String },
 }
 
 impl Op {
@@ -330,10 +335,12 @@ pub(crate) fn setup(layer: &LayerParameter, phase: Phase, bottoms: Option<&[Shap
         "ArgMax" => argmax::setup(&ctx, layer, bottoms),
         "Accuracy" => loss::setup_accuracy(&ctx, layer, bottoms),
         t if loss::is_loss(t) => loss::setup_loss(&ctx, layer, bottoms),
-        other => Err(Error::UnsupportedLayer {
-            layer: ctx.name.to_string(),
-            type_name: other.to_string(),
-            supported: SUPPORTED_TYPES,
+        other => Ok(Setup {
+            op: Op::Custom {
+                type_name: other.to_string(),
+            },
+            tops: vec![None; ctx.num_tops],
+            params: None,
         }),
     }
 }

@@ -259,6 +259,10 @@ pub(crate) fn export_layer(cx: &mut LayerCx<'_, '_>) -> Result<()> {
         Op::Loss(_) | Op::Accuracy(_) => {
             Err(cx.unsupported("loss and accuracy layers are for training; export a deploy net (or remove the layer)"))
         }
+        Op::Custom { .. } => Err(cx.unsupported(
+            "netsurgeon does not model this layer type (a Python layer, or a layer from a fork of Caffe?); \
+             remove or replace the layer to export the net",
+        )),
     }
 }
 
@@ -360,7 +364,8 @@ pub(crate) fn free_axes(
         | Op::Input(_)
         | Op::Data(_)
         | Op::Loss(_)
-        | Op::Accuracy(_) => out_shapes.iter().map(fixed).collect(),
+        | Op::Accuracy(_)
+        | Op::Custom { .. } => out_shapes.iter().map(fixed).collect(),
     }
 }
 
