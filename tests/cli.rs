@@ -471,3 +471,119 @@ fn check_covers_caffes_split_copies() {
         .stdout(predicate::str::contains("conv_a_conv_a_0_split_1"))
         .stdout(predicate::str::contains("11 blobs, 0 failed"));
 }
+
+/// A LeNet whose conv2 feeds a layer netsurgeon does not model.
+const WITH_PYTHON_LAYER: &str = r#"name: "custom"
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 1 dim: 28 dim: 28 } } }
+layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" convolution_param { num_output: 20 kernel_size: 5 } }
+layer { name: "roi" type: "Python" bottom: "conv1" top: "roi" python_param { module: "rpn" layer: "ProposalLayer" } }
+layer { name: "relu" type: "ReLU" bottom: "roi" top: "relu" }
+"#;
+
+#[test]
+fn custom_layers_can_be_inspected_but_not_exported() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("custom.prototxt");
+    std::fs::write(&net, WITH_PYTHON_LAYER).unwrap();
+    let weights = fixtures().join("golden/digits/lenet_digits.caffemodel");
+    // inspect lists what it can (conv1's trained weights included) and says why the rest is unknown.
+    netsurgeon()
+        .arg("inspect")
+        .arg(&net)
+        .arg("--weights")
+        .arg(&weights)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("  conv1 (1, 20, 24, 24)\n"))
+        .stdout(predicate::str::contains("  roi (unknown)\n"))
+        .stdout(predicate::str::contains("  conv1 (20, 1, 5, 5) (20,)\n"))
+        .stderr(predicate::str::contains(
+            "note: layer 'roi' has type 'Python', which netsurgeon does not model",
+        ))
+        .stderr(predicate::str::contains("can still be inspected"))
+        // LeNet's other trained layers are not in this net: warned by name.
+        .stderr(predicate::str::contains(
+            "weights of 3 layers that the net does not have were ignored, as Caffe does (renamed layers?): 'conv2', 'ip1', 'ip2'",
+        ));
+    let out = netsurgeon().args(["inspect", "--json"]).arg(&net).output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["custom_layers"],
+        serde_json::json!([{"name": "roi", "type": "Python"}])
+    );
+    assert_eq!(report["blobs"][2], serde_json::json!({"name": "roi", "shape": null}));
+    // Export names the layer, its type and the file.
+    let onnx = dir.path().join("custom.onnx");
+    netsurgeon()
+        .arg("convert")
+        .arg(&net)
+        .arg("-o")
+        .arg(&onnx)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("layer 'roi' has type 'Python'"));
+    assert!(!onnx.exists());
+}
+
+#[test]
+fn missing_weights_need_an_explicit_choice() {
+    let digits = fixtures().join("golden/digits");
+    let partial = fixtures().join("bad/graph/lenet_without_ip1.caffemodel");
+    let dir = tempfile::tempdir().unwrap();
+    let convert = |extra: &[&str], out: &str| {
+        let mut cmd = netsurgeon();
+        cmd.arg("convert")
+            .arg(digits.join("deploy.prototxt"))
+            .arg("--weights")
+            .arg(&partial)
+            .args(extra)
+            .arg("-o")
+            .arg(dir.path().join(out));
+        cmd
+    };
+    convert(&[], "a.onnx")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "lenet_without_ip1.caffemodel: the weights give no params for layer 'ip1'",
+        ))
+        .stderr(predicate::str::contains("--missing-weights filler"));
+    convert(&["--missing-weights", "zero"], "b.onnx").assert().success();
+    convert(&["--missing-weights", "filler"], "c.onnx").assert().success();
+    assert!(!dir.path().join("a.onnx").exists());
+}
+
+#[test]
+fn limits_are_named_and_can_be_raised() {
+    let digits = fixtures().join("golden/digits");
+    let inspect = |extra: &[&str]| {
+        let mut cmd = netsurgeon();
+        cmd.arg("inspect")
+            .arg(digits.join("deploy.prototxt"))
+            .arg("--weights")
+            .arg(digits.join("lenet_digits.caffemodel"))
+            .args(extra);
+        cmd
+    };
+    // ip1's weights are 500 x 800 = 400000 elements.
+    inspect(&["--max-blob-elements", "399999"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "'ip1', blob 0: 400000 elements in one blob exceeds the limit of 399999",
+        ))
+        .stderr(predicate::str::contains("--max-blob-elements"));
+    inspect(&["--max-blob-elements", "400000"]).assert().success();
+    inspect(&["--max-weight-bytes", "1000"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("bytes of weights exceeds the limit of 1000"));
+    inspect(&["--max-layers", "3"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("layers exceeds the limit of 3"));
+    inspect(&["--max-text-depth", "1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("levels of nesting exceeds the limit of 1"));
+}

@@ -93,7 +93,17 @@ impl Reader {
 
     /// As [`read_prototxt`].
     pub fn read_prototxt(&self, path: &Path) -> Result<NetParameter> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read", e))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let offset = e.utf8_error().valid_up_to();
+            Error::Text {
+                path: path.to_path_buf(),
+                location: Location::Byte(offset as u64),
+                message: "the file is not UTF-8 text; a prototxt is protobuf text format \
+                          (is this a binary .caffemodel? give it with --weights)"
+                    .to_string(),
+            }
+        })?;
         self.parse_prototxt(&text, path)
     }
 

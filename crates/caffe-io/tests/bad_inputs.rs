@@ -49,7 +49,7 @@ const EXPECTED: &[(&str, &str)] = &[
         "negative_unsigned.prototxt",
         "1:71: expected value to be an unsigned 32-bit integer",
     ),
-    ("not_utf8.prototxt", "valid UTF-8"),
+    ("not_utf8.prototxt", "the file is not UTF-8 text"),
     (
         "odd_packed_floats.caffemodel",
         "7 bytes is not a whole number of floats",
