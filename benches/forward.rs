@@ -5,22 +5,26 @@
 //!
 //! - tract (through `tract_runtime::Session`) on 1 and 2 threads: median, min
 //!   and max of `NETSURGEON_BENCH_RUNS` (default 10) runs after `WARMUP`
-//!   runs;
-//! - onnxruntime on the same files and thread counts when `NETSURGEON_PYTHON`
-//!   names a Python with onnxruntime and numpy: a Python process kept for
-//!   the whole benchmark times the same number of runs with
-//!   `time.perf_counter` (`intra_op_num_threads` set), right after tract's
-//!   runs of the same model and thread count, so both see about the same
-//!   load from other processes on the machine;
+//!   runs, on those files and on the same nets with
+//!   `passes::split_large_conv` applied (what `netsurgeon::Forward` runs;
+//!   `*_split.onnx`), so the pass's gain is measured in the same run;
+//! - onnxruntime on the same (unsplit) files and thread counts when
+//!   `NETSURGEON_PYTHON` names a Python with onnxruntime and numpy: a Python
+//!   process kept for the whole benchmark times the same number of runs with
+//!   `time.perf_counter` (`intra_op_num_threads` set), interleaved run by run
+//!   with tract's runs of the same model and thread count, so all see about
+//!   the same load from other processes on the machine. Ratios are given of
+//!   the medians and of the minimums (the least disturbed runs);
 //! - the export itself: `onnx_export::export` + `Export::write` against
 //!   `std::fs::write` of the same bytes, and the peak RSS (VmHWM) of a fresh
 //!   process running load -> full_conv -> export, as a multiple of the
 //!   weight file's size.
 //!
 //! Run: `cargo bench --bench forward` (`NETSURGEON_BENCH_RUNS=n` to change
-//! the number of timed runs). Targets from the ONNX-export issue: tract
-//! within 1.5x of onnxruntime at 451 on the same threads, export at most 2x
-//! the raw write, peak RSS under 2.5x the weight file.
+//! the number of timed runs, `NETSURGEON_BENCH_SPLIT_MAX_K=k` to try another
+//! threshold than `split_conv::DEFAULT_MAX_K`). Targets from the ONNX-export
+//! issue: tract within 1.5x of onnxruntime at 451 on the same threads, export
+//! at most 2x the raw write, peak RSS under 2.5x the weight file.
 
 mod common;
 use common::*;
@@ -237,6 +241,33 @@ fn export_vs_write(net: &Net, path: &Path, runs: usize) -> (Stats, Stats, u64) {
     (export_time, raw_time, bytes.len() as u64)
 }
 
+/// Writes `net` with its large convolutions split (a copy: `net` is kept for
+/// the other exports), as `netsurgeon::Forward` runs it.
+fn write_split(net: &Net, path: &Path) {
+    let mut split = net.clone();
+    let mut options = passes::SplitConvOptions::default();
+    if let Some(max_k) = std::env::var("NETSURGEON_BENCH_SPLIT_MAX_K")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        options.max_k = max_k;
+    }
+    let done = passes::split_large_conv(&mut split, &options).unwrap();
+    for s in &done {
+        println!(
+            "{}: split {} (K {}) into {} parts",
+            path.display(),
+            s.name,
+            s.k,
+            s.channels.len()
+        );
+    }
+    export(&split, &ExportOptions::default())
+        .unwrap()
+        .write(path, &WriteOptions::default())
+        .unwrap();
+}
+
 fn main() {
     if let Ok(task) = std::env::var(CHILD) {
         return child(&task);
@@ -252,9 +283,13 @@ fn main() {
     net.reshape_input("data", &CLASSIFIER).unwrap();
     let classifier = bench_dir().join("caffenet_227.onnx");
     let (export_227, raw_227, bytes_227) = export_vs_write(&net, &classifier, 5);
+    let classifier_split = bench_dir().join("caffenet_227_split.onnx");
+    write_split(&net, &classifier_split);
     passes::full_conv(&mut net, "data", &FULL_CONV).unwrap();
     let full_conv = bench_dir().join("caffenet_full_conv_451.onnx");
     let (export_451, raw_451, bytes_451) = export_vs_write(&net, &full_conv, 5);
+    let full_conv_split = bench_dir().join("caffenet_full_conv_451_split.onnx");
+    write_split(&net, &full_conv_split);
     drop(net);
     println!("wrote {} ({:.1} MB)", classifier.display(), mb(bytes_227));
     println!("wrote {} ({:.1} MB)", full_conv.display(), mb(bytes_451));
@@ -280,6 +315,8 @@ fn main() {
         threads: usize,
         tract: [Stats; 2],
         prepare: [Duration; 2],
+        split: [Stats; 2],
+        split_prepare: [Duration; 2],
         ort: Option<[Stats; 2]>,
     }
     let mut rows = Vec::new();
@@ -288,11 +325,17 @@ fn main() {
         (&classifier, &CLASSIFIER[..], "227"),
         (&full_conv, &FULL_CONV[..], "451"),
     ];
+    let split_models = [&classifier_split, &full_conv_split];
     let inputs = [input(&CLASSIFIER), input(&FULL_CONV)];
     for threads in [1, 2] {
         let sessions: Vec<(Session, Duration)> = models
             .iter()
             .map(|(model, shape, _)| tract_session(model, shape, threads))
+            .collect();
+        let split_sessions: Vec<(Session, Duration)> = split_models
+            .iter()
+            .zip(&models)
+            .map(|(model, (_, shape, _))| tract_session(model, shape, threads))
             .collect();
         let mut with_ort = ort.is_some();
         if let Some(worker) = ort.as_mut() {
@@ -303,24 +346,38 @@ fn main() {
                 }
             }
         }
-        // Per model: tract's warm-up and runs, then onnxruntime's right after,
-        // each in steady state (back to back: at 227 the weights are most of
-        // the traffic, and alternating models would measure cold caches).
+        // Per model: the three runtimes' warm-ups, then their runs
+        // interleaved one by one (tract, tract split, onnxruntime, tract,
+        // ...), so that the load other processes put on the machine falls on
+        // all three alike. Models are not alternated: each model's weights are
+        // most of its traffic, and switching models every run would measure
+        // the 227 net with the 451 net's weights in the caches.
         let mut tract_times = [Vec::new(), Vec::new()];
+        let mut split_times = [Vec::new(), Vec::new()];
         let mut ort_times = [Vec::new(), Vec::new()];
         for (i, (_, _, key)) in models.iter().enumerate() {
             tract_runs(&sessions[i].0, &inputs[i], WARMUP);
-            tract_times[i] = tract_runs(&sessions[i].0, &inputs[i], runs);
+            tract_runs(&split_sessions[i].0, &inputs[i], WARMUP);
             if let (true, Some(worker)) = (with_ort, ort.as_mut()) {
                 worker.runs(key, WARMUP);
-                ort_times[i] = worker.runs(key, runs).unwrap_or_default();
+            }
+            for _ in 0..runs {
+                tract_times[i].extend(tract_runs(&sessions[i].0, &inputs[i], 1));
+                split_times[i].extend(tract_runs(&split_sessions[i].0, &inputs[i], 1));
+                if let (true, Some(worker)) = (with_ort, ort.as_mut()) {
+                    ort_times[i].extend(worker.runs(key, 1).unwrap_or_default());
+                }
             }
         }
+        let split_sessions_prepare: Vec<Duration> = split_sessions.iter().map(|s| s.1).collect();
+        drop(split_sessions);
         let stats = |times: &[Vec<f64>; 2]| [Stats::of(times[0].clone()), Stats::of(times[1].clone())];
         rows.push(Row {
             threads,
             tract: stats(&tract_times),
             prepare: [sessions[0].1, sessions[1].1],
+            split: stats(&split_times),
+            split_prepare: [split_sessions_prepare[0], split_sessions_prepare[1]],
             ort: (with_ort && !ort_times[0].is_empty() && !ort_times[1].is_empty()).then(|| stats(&ort_times)),
         });
         if let Some(worker) = ort.as_mut() {
@@ -355,6 +412,18 @@ fn main() {
                 r.prepare[1].as_secs_f64()
             ),
         ]);
+        table.push(vec![
+            r.threads.to_string(),
+            "tract, large convs split".into(),
+            fmt(&r.split[0]),
+            fmt(&r.split[1]),
+            format!("{:.2}x", r.split[1].median / r.split[0].median),
+            format!(
+                "{:.2} s / {:.2} s",
+                r.split_prepare[0].as_secs_f64(),
+                r.split_prepare[1].as_secs_f64()
+            ),
+        ]);
         if let Some(o) = &r.ort {
             table.push(vec![
                 r.threads.to_string(),
@@ -364,14 +433,20 @@ fn main() {
                 format!("{:.2}x", o[1].median / o[0].median),
                 String::new(),
             ]);
-            table.push(vec![
-                r.threads.to_string(),
-                "tract / ORT".into(),
-                format!("{:.2}x", r.tract[0].median / o[0].median),
-                format!("{:.2}x (target <= 1.50x)", r.tract[1].median / o[1].median),
-                String::new(),
-                String::new(),
-            ]);
+            for (what, t) in [("tract / ORT", &r.tract), ("tract split / ORT", &r.split)] {
+                table.push(vec![
+                    r.threads.to_string(),
+                    format!("{what} (median; min)"),
+                    format!("{:.2}x; {:.2}x", t[0].median / o[0].median, t[0].min / o[0].min),
+                    format!(
+                        "{:.2}x; {:.2}x (target <= 1.50x)",
+                        t[1].median / o[1].median,
+                        t[1].min / o[1].min
+                    ),
+                    String::new(),
+                    String::new(),
+                ]);
+            }
         }
     }
     print_table(&table);

@@ -27,7 +27,7 @@ pub mod forward;
 
 pub use caffe_io;
 pub use caffe_preprocess;
-pub use forward::{forward, Blobs, Forward, ForwardError};
+pub use forward::{forward, Blobs, Forward, ForwardError, ForwardOptions};
 pub use graph_ir;
 pub use onnx_export;
 pub use tract_runtime;

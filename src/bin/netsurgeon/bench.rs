@@ -34,6 +34,10 @@ pub struct BenchArgs {
     /// Print JSON: {"median_ms":..,"min_ms":..,"max_ms":..}.
     #[arg(long)]
     pub json: bool,
+    /// Run a Caffe model's layers as they are: without splitting large
+    /// convolutions along their input channels (see `convert --split-large-conv`).
+    #[arg(long)]
+    pub no_split: bool,
 }
 
 #[derive(Serialize)]
@@ -86,7 +90,12 @@ pub fn run(args: &BenchArgs, _quiet: bool) -> Result<()> {
                 println!("input {n} {}", format_shape(a.shape()));
             }
         }
-        let forward = netsurgeon::Forward::new(&net, false, args.threads)?;
+        let options = netsurgeon::ForwardOptions {
+            threads: args.threads,
+            split: (!args.no_split).then(Default::default),
+            ..Default::default()
+        };
+        let forward = netsurgeon::Forward::with_options(&net, &options)?;
         run_once = Box::new(move || {
             forward.run(inputs.clone())?;
             Ok(())

@@ -16,7 +16,8 @@ use crate::common::{check_output, format_shape, load_net, InputSpec};
   netsurgeon convert deploy.prototxt --weights caffenet.caffemodel --fc-to-conv \\
       --input data=1,3,451,451 -o caffenet_full_conv.onnx
   netsurgeon convert deploy.prototxt --weights model.caffemodel --fold-bn --dynamic-batch -o model.onnx
-  netsurgeon convert deploy.prototxt --weights caffenet.caffemodel --fc-to-conv --dynamic-spatial -o any_size.onnx")]
+  netsurgeon convert deploy.prototxt --weights caffenet.caffemodel --fc-to-conv --dynamic-spatial -o any_size.onnx
+  netsurgeon convert full_conv.prototxt --weights full_conv.caffemodel --split-large-conv -o for_tract.onnx")]
 pub struct ConvertArgs {
     /// The net definition (.prototxt).
     pub prototxt: PathBuf,
@@ -41,6 +42,15 @@ pub struct ConvertArgs {
     /// Remove Dropout layers (the identity at test time).
     #[arg(long)]
     pub remove_dropout: bool,
+    /// Split convolutions whose reduction (input channels x kernel size) exceeds
+    /// --split-max-k into parts over channel ranges summed by an Eltwise: the same
+    /// result up to float rounding, and faster in tract (whose matrix products
+    /// re-read the weights of long reductions). Not needed for onnxruntime.
+    #[arg(long)]
+    pub split_large_conv: bool,
+    /// The longest reduction --split-large-conv leaves whole.
+    #[arg(long, default_value_t = passes::split_conv::DEFAULT_MAX_K, requires = "split_large_conv")]
+    pub split_max_k: usize,
     /// Make the batch dimension symbolic ("N").
     #[arg(long)]
     pub dynamic_batch: bool,
@@ -94,6 +104,17 @@ pub fn run(args: &ConvertArgs, quiet: bool) -> Result<()> {
         let removed = passes::remove_dropout(&mut net)?;
         if !quiet && !removed.removed.is_empty() {
             println!("removed dropout {}", removed.removed.join(", "));
+        }
+    }
+    if args.split_large_conv {
+        let options = passes::SplitConvOptions {
+            max_k: args.split_max_k,
+            ..Default::default()
+        };
+        for s in passes::split_large_conv(&mut net, &options)? {
+            if !quiet {
+                println!("split {} (K {}) into {} parts", s.name, s.k, s.channels.len());
+            }
         }
     }
     let source = args.prototxt.file_name().map(|n| n.to_string_lossy().into_owned());

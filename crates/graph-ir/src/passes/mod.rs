@@ -1,6 +1,8 @@
 //! Rewrite passes over a [`crate::Net`], each in its own module: fully
 //! connected -> convolution ([`fc_to_conv()`], [`full_conv()`]), dropout removal
-//! ([`remove_dropout()`]) and BatchNorm folding ([`fold_batchnorm()`]).
+//! ([`remove_dropout()`]), BatchNorm folding ([`fold_batchnorm()`]) and, for
+//! runtimes whose matrix products suffer from long reductions, splitting large
+//! convolutions along their input channels ([`split_large_conv()`]).
 //!
 //! Passes edit each changed layer's `LayerParameter` (so that saving writes
 //! the rewritten net) and its params in place, then re-infer the net.
@@ -9,11 +11,13 @@ pub mod fc_to_conv;
 pub mod fold_batchnorm;
 pub mod full_conv;
 pub mod remove_dropout;
+pub mod split_conv;
 
 pub use fc_to_conv::{fc_to_conv, ConvertedLayer, FcToConvOptions};
 pub use fold_batchnorm::{fold_batchnorm, FoldedBatchNorm};
 pub use full_conv::full_conv;
 pub use remove_dropout::{remove_dropout, DropoutRemoval};
+pub use split_conv::{split_large_conv, SplitConvOptions, SplitConvolution};
 
 use crate::net::Layer;
 
