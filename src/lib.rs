@@ -24,6 +24,8 @@
 //! ```
 
 pub mod forward;
+#[doc(hidden)]
+pub mod fuzzing;
 
 pub use caffe_io;
 pub use caffe_preprocess;

@@ -355,6 +355,10 @@ const GRAPH_EXPECTED: &[(&str, &str)] = &[
         "the weights give no params for layer 'ip1'; check that the layer names match",
     ),
     (
+        "pool_kernel_larger_than_input.prototxt",
+        "layer 'pool1' (Pooling): kernel [33, 33], stride [2, 2], pad [0, 0] give no valid output on spatial axis 0",
+    ),
+    (
         "zero_stride.prototxt",
         "layer 'conv' (Convolution): stride dimensions must be nonzero",
     ),
@@ -390,6 +394,52 @@ fn bad_nets_say_what_and_where() {
             "{file}: the message must start with the file: {stderr}"
         );
         assert!(stderr.contains(expected), "{file}: expected {expected:?} in: {stderr}");
+    }
+}
+
+/// ONNX files that fuzzing found to make tract 0.23 panic, and what we say instead.
+const ONNX_EXPECTED: &[(&str, &str)] = &[
+    (
+        "conv_pads_too_short.onnx",
+        "node 'conv_b' (Conv): pads has 3 values, but the kernel has 2 spatial axes (needs 4)",
+    ),
+    (
+        "undefined_graph_output.onnx",
+        "graph output 'fc' is not a graph input, an initializer or the output of any node",
+    ),
+];
+
+#[test]
+fn bad_onnx_files_are_refused_before_tract_sees_them() {
+    let dir = fixtures().join("bad/onnx");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let listed: Vec<&str> = ONNX_EXPECTED.iter().map(|(f, _)| *f).collect();
+    assert_eq!(files, listed, "fixtures/bad/onnx and ONNX_EXPECTED list the same files");
+    let input = fixtures().join("golden/digits/samples/input.npy");
+    let out = tempfile::tempdir().unwrap();
+    for (file, expected) in ONNX_EXPECTED {
+        let path = dir.join(file);
+        let output = Command::new(env!("CARGO_BIN_EXE_netsurgeon"))
+            .arg("run")
+            .arg(&path)
+            .arg("--input")
+            .arg(format!("data={}", input.display()))
+            .arg("--out-dir")
+            .arg(out.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{file}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("error: {}: ", path.display())),
+            "{file}: {stderr}"
+        );
+        assert!(stderr.contains(expected), "{file}: expected {expected:?} in: {stderr}");
+        assert!(!stderr.contains("panicked"), "{file}: {stderr}");
     }
 }
 

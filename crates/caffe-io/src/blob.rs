@@ -48,8 +48,10 @@ pub fn dims_to_shape(dims: &[i64]) -> Result<Vec<usize>, BlobError> {
         }
         let d = usize::try_from(value).map_err(|_| BlobError::Overflow { shape: dims.to_vec() })?;
         // Count in bytes of f32 too, so that a valid shape can always be allocated.
+        // Zero dims count as 1: an empty shape such as (0, 2^40, 2^40) is still
+        // refused, as ndarray refuses it (found by fuzzing).
         count = count
-            .checked_mul(d)
+            .checked_mul(d.max(1))
             .filter(|c| c.checked_mul(4).is_some_and(|b| b <= isize::MAX as usize))
             .ok_or_else(|| BlobError::Overflow { shape: dims.to_vec() })?;
         shape.push(d);

@@ -37,6 +37,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ),
     ("duplicate_field.prototxt", "1:25: 'name' is already set"),
     ("empty.caffemodel", "holds no layers"),
+    // Found by fuzzing: a zero dim hid 2^83 elements from the overflow check.
+    ("empty_blob_huge_dims.binaryproto", "has more elements than fit in memory"),
     ("field_zero.caffemodel", "field number 0 is invalid"),
     ("garbage.caffemodel", "byte 8: field 471 uses protobuf groups"),
     ("garbage.prototxt", "1:1: expected a field name"),

@@ -12,6 +12,15 @@ pub enum Error {
     #[error("{origin}: tract cannot load the model: {detail}")]
     Load { origin: String, detail: String },
 
+    /// tract panicked on the model (a malformed model that tract does not
+    /// check); the model is refused.
+    #[error("{origin}: tract cannot {stage} the model (tract panicked: {message}); the model is malformed or uses a form tract does not handle")]
+    Panic {
+        origin: String,
+        stage: &'static str,
+        message: String,
+    },
+
     /// An input name given to the session is not an input of the model.
     #[error("'{name}' is not an input of the model (inputs: {})", known.join(", "))]
     UnknownInput { name: String, known: Vec<String> },

@@ -21,7 +21,9 @@
 
 pub mod compare;
 mod error;
+mod guard;
 pub mod session;
+mod validate;
 
 pub use compare::{compare, BlobReport, BlobStatus, GoldenDir, Report, DEFAULT_TOLERANCE};
 pub use error::{Error, Result};

@@ -11,6 +11,7 @@ use prost::Message as _;
 use tract_onnx::prelude::*;
 
 use crate::error::{detail, Error, Result};
+use crate::guard::guard;
 
 /// A model loaded by tract, not yet optimized: the place to fix input shapes
 /// and choose outputs.
@@ -49,10 +50,13 @@ impl SessionBuilder {
     /// directory.
     pub fn from_path(path: &Path) -> Result<Self> {
         let origin = path.display().to_string();
-        let model = tract_onnx::onnx().model_for_path(path).map_err(|e| Error::Load {
+        let onnx = tract_onnx::onnx();
+        let proto = onnx.proto_model_for_path(path).map_err(|e| Error::Load {
             origin: origin.clone(),
             detail: detail(e),
         })?;
+        let dir = path.parent().and_then(Path::to_str);
+        let model = load(&onnx, &proto, dir, &origin)?;
         Ok(Self::new(model, origin))
     }
 
@@ -65,10 +69,7 @@ impl SessionBuilder {
             origin: origin.clone(),
             detail: e.to_string(),
         })?;
-        let model = onnx.model_for_proto_model(&proto).map_err(|e| Error::Load {
-            origin: origin.clone(),
-            detail: detail(e),
-        })?;
+        let model = load(&onnx, &proto, None, &origin)?;
         Ok(Self::new(model, origin))
     }
 
@@ -178,6 +179,11 @@ impl SessionBuilder {
 
     /// Types, optimizes and plans the model.
     pub fn build(self) -> Result<Session> {
+        let origin = self.origin.clone();
+        guard(&origin, "prepare", move || self.build_unguarded())?
+    }
+
+    fn build_unguarded(self) -> Result<Session> {
         let inputs = self.input_names();
         let outputs = self.output_names();
         let typed = self.model.into_typed().map_err(|e| Error::Prepare {
@@ -203,6 +209,34 @@ impl SessionBuilder {
         })?;
         Ok(Session { plan, inputs, outputs })
     }
+}
+
+/// Translates a decoded model with tract, after [`check_model`]; `dir`
+/// resolves external data.
+fn load(
+    onnx: &tract_onnx::Onnx,
+    proto: &tract_onnx::pb::ModelProto,
+    dir: Option<&str>,
+    origin: &str,
+) -> Result<InferenceModel> {
+    crate::validate::check_model(proto).map_err(|detail| Error::Load {
+        origin: origin.to_string(),
+        detail,
+    })?;
+    let parsed = guard(origin, "load", || onnx.parse(proto, dir))?.map_err(|e| Error::Load {
+        origin: origin.to_string(),
+        detail: detail(e),
+    })?;
+    if !parsed.unresolved_inputs.is_empty() {
+        return Err(Error::Load {
+            origin: origin.to_string(),
+            detail: format!(
+                "node inputs that no node, initializer or graph input provides: {}",
+                parsed.unresolved_inputs.join(", ")
+            ),
+        });
+    }
+    Ok(parsed.model)
 }
 
 #[cfg(feature = "multithread")]

@@ -87,15 +87,16 @@ impl ConvParams {
         let mut top: Shape = input[..axis].to_vec();
         top.push(self.num_output);
         for (i, &len) in input[axis + 1..].iter().enumerate() {
+            // i128: no product of these usize values overflows.
             let (k, s, p, d) = (
-                self.kernel[i] as i64,
-                self.stride[i] as i64,
-                self.pad[i] as i64,
-                self.dilation[i] as i64,
+                self.kernel[i] as i128,
+                self.stride[i] as i128,
+                self.pad[i] as i128,
+                self.dilation[i] as i128,
             );
             let extent = d * (k - 1) + 1;
-            let len = len as i64;
-            // Rust's i64 division truncates toward zero, as C++'s int division.
+            let len = len as i128;
+            // Rust's integer division truncates toward zero, as C++'s int division.
             let out = if deconv {
                 s * (len - 1) + extent - 2 * p
             } else {
@@ -109,7 +110,10 @@ impl ConvParams {
                     ),
                 ));
             }
-            top.push(out as usize);
+            let out = usize::try_from(out).map_err(|_| {
+                ctx.shape_error(inputs, format!("spatial axis {i}: the output size {out} is too large"))
+            })?;
+            top.push(out);
         }
         Ok(top)
     }

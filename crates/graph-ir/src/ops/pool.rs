@@ -172,23 +172,28 @@ pub fn pooled_size(
     mode: RoundMode,
     padded: bool,
 ) -> Option<usize> {
-    let span = (len + 2 * pad) as i64 - kernel as i64;
+    // i128: no sum or product of these usize values overflows.
+    let (len, kernel, stride, pad) = (len as i128, kernel as i128, stride as i128, pad as i128);
+    let span = len + 2 * pad - kernel;
     let ratio = span as f32 / stride as f32;
     let rounded = match mode {
         RoundMode::Ceil => ratio.ceil(),
         RoundMode::Floor => ratio.floor(),
     };
-    let mut out = rounded as i64 + 1;
-    let limit = (len + pad) as i64;
+    // `as` saturates a float too large for i128 (or NaN, for stride 0).
+    let mut out = (rounded as i128).saturating_add(1);
+    let limit = len + pad;
     if padded {
-        if (out - 1) * stride as i64 >= limit {
+        if (out - 1).saturating_mul(stride) >= limit {
             out -= 1;
         }
-        if (out - 1) * stride as i64 >= limit {
+        if (out - 1).saturating_mul(stride) >= limit {
             return None;
         }
     }
-    usize::try_from(out).ok()
+    // Caffe would make an empty blob here (a kernel larger than the padded
+    // input); nothing downstream can use one, so it is no valid output.
+    usize::try_from(out).ok().filter(|&o| o > 0)
 }
 
 pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>) -> Result<Setup> {
@@ -212,6 +217,8 @@ mod tests {
         assert_eq!(pooled_size(55, 3, 2, 0, RoundMode::Ceil, false), Some(27));
         assert_eq!(pooled_size(13, 3, 2, 0, RoundMode::Ceil, false), Some(6));
         assert_eq!(pooled_size(111, 3, 2, 0, RoundMode::Ceil, false), Some(55));
+        // ceil((31 - 33) / 2) + 1 = 0: found by fuzzing the export.
+        assert_eq!(pooled_size(31, 33, 2, 0, RoundMode::Ceil, false), None);
     }
 
     #[test]

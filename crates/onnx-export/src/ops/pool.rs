@@ -57,7 +57,7 @@ pub(super) fn pooling(cx: &mut LayerCx<'_, '_>, p: &PoolParams) -> Result<()> {
     let spatial_out = &out_shape[2..];
     let end: Vec<usize> = (0..2)
         .map(|a| {
-            let covered = (spatial_out[a] - 1) * p.stride[a] + p.kernel[a];
+            let covered = spatial_out[a].saturating_sub(1) * p.stride[a] + p.kernel[a];
             covered.saturating_sub(spatial_in[a] + p.pad[a])
         })
         .collect();
