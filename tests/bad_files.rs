@@ -366,35 +366,16 @@ const GRAPH_EXPECTED: &[(&str, &str)] = &[
 
 #[test]
 fn bad_nets_say_what_and_where() {
-    let dir = fixtures().join("bad/graph");
-    let mut files: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    files.sort();
-    let listed: Vec<&str> = GRAPH_EXPECTED.iter().map(|(f, _)| *f).collect();
-    assert_eq!(
-        files, listed,
-        "fixtures/bad/graph and GRAPH_EXPECTED list the same files"
-    );
     let lenet = fixtures().join("golden/digits/deploy.prototxt");
-    for (file, expected) in GRAPH_EXPECTED {
-        let path = dir.join(file);
+    expect_messages("bad/graph", GRAPH_EXPECTED, |file, path| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_netsurgeon"));
         if file.ends_with(".caffemodel") {
-            cmd.arg("inspect").arg(&lenet).arg("--weights").arg(&path);
+            cmd.arg("inspect").arg(&lenet).arg("--weights").arg(path);
         } else {
-            cmd.arg("inspect").arg(&path);
+            cmd.arg("inspect").arg(path);
         }
-        let output = cmd.output().unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(1), "{file}: {stderr}");
-        assert!(
-            stderr.starts_with(&format!("error: {}: ", path.display())),
-            "{file}: the message must start with the file: {stderr}"
-        );
-        assert!(stderr.contains(expected), "{file}: expected {expected:?} in: {stderr}");
-    }
+        cmd
+    });
 }
 
 /// ONNX files that fuzzing found to make tract 0.23 panic, and what we say instead.
@@ -411,32 +392,40 @@ const ONNX_EXPECTED: &[(&str, &str)] = &[
 
 #[test]
 fn bad_onnx_files_are_refused_before_tract_sees_them() {
-    let dir = fixtures().join("bad/onnx");
+    let input = fixtures().join("golden/digits/samples/input.npy");
+    let out = tempfile::tempdir().unwrap();
+    expect_messages("bad/onnx", ONNX_EXPECTED, |_, path| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_netsurgeon"));
+        cmd.arg("run")
+            .arg(path)
+            .arg("--input")
+            .arg(format!("data={}", input.display()))
+            .arg("--out-dir")
+            .arg(out.path());
+        cmd
+    });
+}
+
+/// Runs `command` on each file of `fixtures/<dir>`, which must hold exactly the
+/// files of `table`: each run exits 1 with a message that starts with the file,
+/// says what the table says, and is no panic.
+fn expect_messages(dir: &str, table: &[(&str, &str)], command: impl Fn(&str, &Path) -> Command) {
+    let dir = fixtures().join(dir);
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     files.sort();
-    let listed: Vec<&str> = ONNX_EXPECTED.iter().map(|(f, _)| *f).collect();
-    assert_eq!(files, listed, "fixtures/bad/onnx and ONNX_EXPECTED list the same files");
-    let input = fixtures().join("golden/digits/samples/input.npy");
-    let out = tempfile::tempdir().unwrap();
-    for (file, expected) in ONNX_EXPECTED {
+    let listed: Vec<&str> = table.iter().map(|(f, _)| *f).collect();
+    assert_eq!(files, listed, "{} and its table list the same files", dir.display());
+    for (file, expected) in table {
         let path = dir.join(file);
-        let output = Command::new(env!("CARGO_BIN_EXE_netsurgeon"))
-            .arg("run")
-            .arg(&path)
-            .arg("--input")
-            .arg(format!("data={}", input.display()))
-            .arg("--out-dir")
-            .arg(out.path())
-            .output()
-            .unwrap();
+        let output = command(file, &path).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{file}: {stderr}");
         assert!(
             stderr.starts_with(&format!("error: {}: ", path.display())),
-            "{file}: {stderr}"
+            "{file}: the message must start with the file: {stderr}"
         );
         assert!(stderr.contains(expected), "{file}: expected {expected:?} in: {stderr}");
         assert!(!stderr.contains("panicked"), "{file}: {stderr}");
