@@ -40,8 +40,8 @@ const PASS: &str = "split_large_conv";
 /// `>= 4` (1 MB): the 64 output positions of the 451x451 full-conv CaffeNet
 /// (8 column panels) read fc6-conv's and fc7-conv's weights once or twice
 /// instead of eight times. Measured on the 451x451 full-conv CaffeNet
-/// (`benches/forward.rs`, tract / onnxruntime in one run): 2.68x -> 1.71x on
-/// one thread and 2.12x -> 1.49x on two; 576 did no better (1.76x / 1.55x).
+/// (`benches/forward.rs`, quiet machine): tract 228.6 -> 168.5 ms on one
+/// thread, 115.1 -> 105.5 ms on two; a loaded run found 576 no better.
 pub const DEFAULT_MAX_K: usize = 1024;
 
 /// What to split.
