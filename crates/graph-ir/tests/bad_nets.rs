@@ -343,6 +343,37 @@ fn parameter_errors_name_the_layer() {
             "rules",
             r#"layer { name: "rules" type: "ReLU" bottom: "data" top: "r" include { phase: TEST } exclude { phase: TRAIN } }"#,
         ),
+        // Caffe would give `min` everywhere, ONNX's Clip `max`: refused.
+        (
+            "clip",
+            r#"layer { name: "clip" type: "Clip" bottom: "data" top: "c" clip_param { min: 1 max: 0 } }"#,
+        ),
+        ("clip", r#"layer { name: "clip" type: "Clip" bottom: "data" top: "c" }"#),
+        (
+            "tile",
+            r#"layer { name: "tile" type: "Tile" bottom: "data" top: "t" tile_param { axis: 1 } }"#,
+        ),
+        (
+            "tile",
+            r#"layer { name: "tile" type: "Tile" bottom: "data" top: "t" tile_param { tiles: 0 } }"#,
+        ),
+        (
+            "tile",
+            r#"layer { name: "tile" type: "Tile" bottom: "data" top: "t" tile_param { axis: 4 tiles: 2 } }"#,
+        ),
+        (
+            "red",
+            r#"layer { name: "red" type: "Reduction" bottom: "data" top: "r" reduction_param { axis: -5 } }"#,
+        ),
+        (
+            "mvn",
+            r#"layer { name: "resh" type: "Reshape" bottom: "data" top: "d5" reshape_param { shape { dim: 1 dim: 3 dim: 2 dim: 4 dim: 8 } } }
+               layer { name: "mvn" type: "MVN" bottom: "d5" top: "m" }"#,
+        ),
+        (
+            "silence",
+            r#"layer { name: "silence" type: "Silence" bottom: "data" top: "s" }"#,
+        ),
     ] {
         let err = build(text).unwrap_err();
         assert!(err.to_string().contains(&format!("'{layer}'")), "{layer}: {err}");

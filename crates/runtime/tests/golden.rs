@@ -1,8 +1,12 @@
 //! The golden suite through ONNX: each case of `fixtures/golden/public` is
 //! loaded with graph-ir, exported with onnx-export, run with tract with every
 //! blob exposed, and compared blob by blob with Caffe's own values
-//! (`max|ours - caffe| <= 1e-4 * max|caffe|`). With `NETSURGEON_PYTHON` set,
-//! the same exports also go through onnx's checker and onnxruntime.
+//! (`max|ours - caffe| <= 1e-4 * max|caffe|`). The cases of
+//! `fixtures/golden/layers` (layers without a real-Caffe golden: their
+//! reference is a NumPy transcription of Caffe's forward, cross-checked by
+//! OpenCV where it implements the layer; see `make_cases.py` there) go
+//! through the same. With `NETSURGEON_PYTHON` set, every export also goes
+//! through onnx's checker and onnxruntime.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,8 +22,16 @@ fn golden_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden/public")
 }
 
+fn layer_cases_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden/layers")
+}
+
+/// The real-Caffe golden cases.
 fn cases() -> Vec<(String, PathBuf, Value)> {
-    let root = golden_root();
+    cases_in(&golden_root())
+}
+
+fn cases_in(root: &Path) -> Vec<(String, PathBuf, Value)> {
     let index: Value = serde_json::from_str(&std::fs::read_to_string(root.join("index.json")).unwrap()).unwrap();
     index
         .as_array()
@@ -146,8 +158,7 @@ fn digits_full_conv_matches_caffe() {
 /// Runs one case in tract (with its convolutions split first when `split`
 /// is given); returns the report's text and whether it passed.
 fn run_case(case: &str, dir: &Path, json: &Value, split: Option<&SplitConvOptions>) -> Result<(bool, String), String> {
-    let mut net =
-        Net::load(dir.join("net.prototxt"), Some(&dir.join("net.caffemodel"))).map_err(|e| format!("load: {e}"))?;
+    let mut net = load_case(dir).map_err(|e| format!("load: {e}"))?;
     if let Some(options) = split {
         split_large_conv(&mut net, options).map_err(|e| format!("split: {e}"))?;
     }
@@ -189,10 +200,28 @@ fn run_case(case: &str, dir: &Path, json: &Value, split: Option<&SplitConvOption
     Ok((report.passed(), report.to_string()))
 }
 
+/// A case's net, with its weights when it has any.
+#[allow(clippy::result_large_err)] // a test helper; the error is printed, not passed around
+fn load_case(dir: &Path) -> Result<Net, graph_ir::Error> {
+    let weights = dir.join("net.caffemodel");
+    Net::load(dir.join("net.prototxt"), weights.exists().then_some(weights.as_path()))
+}
+
 #[test]
 fn golden_cases_match_caffe_in_tract() {
+    check_cases_in_tract(cases());
+}
+
+#[test]
+fn layer_cases_match_their_reference_in_tract() {
+    let cases = cases_in(&layer_cases_root());
+    assert!(cases.len() >= 7, "{} layer cases", cases.len());
+    check_cases_in_tract(cases);
+}
+
+fn check_cases_in_tract(cases: Vec<(String, PathBuf, Value)>) {
     let mut failures = Vec::new();
-    for (case, dir, json) in cases() {
+    for (case, dir, json) in cases {
         match run_case(&case, &dir, &json, None) {
             Ok((true, _)) => {}
             Ok((false, report)) => failures.push(format!("== {case}\n{report}")),
@@ -257,9 +286,10 @@ fn golden_cases_pass_onnx_checker_and_onnxruntime() {
     let modes = [(BatchDim::Fixed, ""), (BatchDim::Symbolic("N".into()), "_batch_N")];
     for ((case, dir, json), (batch, suffix)) in cases()
         .into_iter()
+        .chain(cases_in(&layer_cases_root()))
         .flat_map(|c| modes.clone().into_iter().map(move |m| (c.clone(), m)))
     {
-        let net = Net::load(dir.join("net.prototxt"), Some(&dir.join("net.caffemodel"))).unwrap();
+        let net = load_case(&dir).unwrap();
         let exported = load_and_export(&case, &net, batch).unwrap();
         let case_dir = root.path().join(format!("{case}{suffix}"));
         std::fs::create_dir_all(&case_dir).unwrap();

@@ -73,10 +73,11 @@ pub fn run(args: &ConvertArgs, quiet: bool) -> Result<()> {
     let mut inputs = vec![args.prototxt.as_path()];
     inputs.extend(args.weights.as_deref());
     check_output(&args.output, &inputs, args.force)?;
-    if args.weights.is_none() && !quiet {
+    let mut net = load_net(&args.prototxt, args.weights.as_ref(), &[])?;
+    let has_params = net.layers().iter().any(|l| !l.params().is_empty());
+    if args.weights.is_none() && has_params && !quiet {
         eprintln!("warning: no --weights: params hold their fillers' constant values (random fillers give 0)");
     }
-    let mut net = load_net(&args.prototxt, args.weights.as_ref(), &[])?;
     if args.fc_to_conv {
         let options = passes::FcToConvOptions {
             suffix: args.suffix.clone(),

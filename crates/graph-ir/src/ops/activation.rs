@@ -1,7 +1,8 @@
 //! Element-wise layers whose top has the bottom's shape (Caffe's
 //! `NeuronLayer::Reshape`): ReLU, PReLU, Sigmoid, TanH, ELU, AbsVal, BNLL,
-//! Power, Exp, Log and Dropout, with Caffe's defaults. PReLU learns one slope
-//! per channel (`(C,)`, axis 1), or one shared slope (`()`), initialised to 0.25.
+//! Power, Exp, Log, Clip, Swish, Threshold and Dropout, with Caffe's
+//! defaults. PReLU learns one slope per channel (`(C,)`, axis 1), or one
+//! shared slope (`()`), initialised to 0.25.
 
 use caffe_io::proto::LayerParameter;
 
@@ -51,6 +52,26 @@ pub fn op_from_layer(ctx: &LayerCtx<'_>, layer: &LayerParameter) -> Result<Op> {
                 shift: p.shift(),
             }
         }
+        "Clip" => {
+            let Some(p) = layer.clip_param else {
+                return Err(ctx.invalid("clip_param { min max } is required"));
+            };
+            // Caffe computes max(min, min(x, max)), which is `min` everywhere when
+            // min > max; ONNX's Clip gives `max` there, so such a layer is refused.
+            if p.min.is_nan() || p.max.is_nan() || p.min > p.max {
+                return Err(ctx.invalid(format!(
+                    "clip_param.min ({}) must not exceed clip_param.max ({})",
+                    p.min, p.max
+                )));
+            }
+            Op::Clip { min: p.min, max: p.max }
+        }
+        "Swish" => Op::Swish {
+            beta: layer.swish_param.unwrap_or_default().beta(),
+        },
+        "Threshold" => Op::Threshold {
+            threshold: layer.threshold_param.unwrap_or_default().threshold(),
+        },
         "Dropout" => Op::Dropout {
             ratio: layer.dropout_param.unwrap_or_default().dropout_ratio(),
         },

@@ -22,10 +22,13 @@ pub mod inner_product;
 pub mod input;
 pub mod loss;
 pub mod lrn;
+pub mod mvn;
 pub mod pool;
+pub mod reduction;
 pub mod reshape;
 pub mod scale;
 pub mod softmax;
+pub mod tile;
 
 use caffe_io::proto::{FillerParameter, LayerParameter, Phase};
 
@@ -43,7 +46,9 @@ pub use inner_product::InnerProductParams;
 pub use input::InputParams;
 pub use loss::{AccuracyParams, LossParams};
 pub use lrn::{LrnParams, NormRegion};
+pub use mvn::MvnParams;
 pub use pool::{PoolMethod, PoolParams, RoundMode};
+pub use reduction::{ReductionOp, ReductionParams};
 pub use reshape::ReshapeParams;
 pub use scale::{BiasParams, ScaleParams};
 
@@ -71,6 +76,9 @@ pub const SUPPORTED_TYPES: &[&str] = &[
     "Power",
     "Exp",
     "Log",
+    "Clip",
+    "Swish",
+    "Threshold",
     "Dropout",
     "Softmax",
     "Concat",
@@ -84,6 +92,10 @@ pub const SUPPORTED_TYPES: &[&str] = &[
     "Reshape",
     "Crop",
     "ArgMax",
+    "MVN",
+    "Tile",
+    "Reduction",
+    "Silence",
     "SoftmaxWithLoss",
     "EuclideanLoss",
     "SigmoidCrossEntropyLoss",
@@ -131,6 +143,12 @@ pub enum Op {
     Exp { base: f32, scale: f32, shift: f32 },
     /// `Log`: `log_base(shift + scale * x)`; `base == -1` means e.
     Log { base: f32, scale: f32, shift: f32 },
+    /// `Clip`: `max(min, min(x, max))` (min <= max is checked).
+    Clip { min: f32, max: f32 },
+    /// `Swish`: `x * sigmoid(beta * x)`.
+    Swish { beta: f32 },
+    /// `Threshold`: 1 where `x > threshold`, else 0.
+    Threshold { threshold: f32 },
     /// `Dropout`: the identity at test time (Caffe scales during training).
     Dropout { ratio: f32 },
     /// `Softmax` along `axis` only.
@@ -157,6 +175,14 @@ pub enum Op {
     Crop(CropParams),
     /// `ArgMax`.
     ArgMax(ArgMaxParams),
+    /// `MVN`: mean (and variance) normalization per channel or per image.
+    Mvn(MvnParams),
+    /// `Tile`: `tiles` copies of the input along `axis` (resolved when shapes are known).
+    Tile { axis: i32, tiles: usize },
+    /// `Reduction`: sums (or |x| sums, squares, means) the axes from `axis` on.
+    Reduction(ReductionParams),
+    /// `Silence`: consumes its bottoms and has no top.
+    Silence,
     /// Loss layers (`SoftmaxWithLoss`, `EuclideanLoss`, ...): a scalar output.
     Loss(LossParams),
     /// `Accuracy`.
@@ -197,7 +223,11 @@ impl Op {
                 | Op::Power { .. }
                 | Op::Exp { .. }
                 | Op::Log { .. }
+                | Op::Clip { .. }
+                | Op::Swish { .. }
+                | Op::Threshold { .. }
                 | Op::Dropout { .. }
+                | Op::Mvn(_)
                 | Op::Lrn(_)
                 | Op::BatchNorm(_)
                 | Op::Scale(_)
@@ -318,9 +348,8 @@ pub(crate) fn setup(layer: &LayerParameter, phase: Phase, bottoms: Option<&[Shap
         "InnerProduct" => inner_product::setup(&ctx, layer, bottoms),
         "Pooling" => pool::setup(&ctx, layer, bottoms),
         "LRN" => lrn::setup(&ctx, layer, bottoms),
-        "ReLU" | "PReLU" | "Sigmoid" | "TanH" | "ELU" | "AbsVal" | "BNLL" | "Power" | "Exp" | "Log" | "Dropout" => {
-            activation::setup(&ctx, layer, bottoms)
-        }
+        "ReLU" | "PReLU" | "Sigmoid" | "TanH" | "ELU" | "AbsVal" | "BNLL" | "Power" | "Exp" | "Log" | "Clip"
+        | "Swish" | "Threshold" | "Dropout" => activation::setup(&ctx, layer, bottoms),
         "Softmax" => softmax::setup(&ctx, layer, bottoms),
         "Concat" => concat::setup_concat(&ctx, layer, bottoms),
         "Slice" => concat::setup_slice(&ctx, layer, bottoms),
@@ -333,6 +362,10 @@ pub(crate) fn setup(layer: &LayerParameter, phase: Phase, bottoms: Option<&[Shap
         "Reshape" => reshape::setup_reshape(&ctx, layer, bottoms),
         "Crop" => crop::setup(&ctx, layer, bottoms),
         "ArgMax" => argmax::setup(&ctx, layer, bottoms),
+        "MVN" => mvn::setup(&ctx, layer, bottoms),
+        "Tile" => tile::setup(&ctx, layer, bottoms),
+        "Reduction" => reduction::setup(&ctx, layer, bottoms),
+        "Silence" => Ok(Setup::known(Op::Silence, Vec::new(), Vec::new())),
         "Accuracy" => loss::setup_accuracy(&ctx, layer, bottoms),
         t if loss::is_loss(t) => loss::setup_loss(&ctx, layer, bottoms),
         other => Ok(Setup {
@@ -371,6 +404,7 @@ fn blob_counts(type_name: &str, layer: &LayerParameter) -> Option<(Count, Count)
         "Eltwise" => (AtLeast(2), Exactly(1)),
         "Scale" | "Bias" => (Between(1, 2), Exactly(1)),
         "Crop" => (Exactly(2), Exactly(1)),
+        "Silence" => (AtLeast(1), Exactly(0)),
         "SoftmaxWithLoss" => (Exactly(2), Between(0, 2)),
         "InfogainLoss" => (Between(2, 3), Between(0, 1)),
         "ContrastiveLoss" => (Exactly(3), Between(0, 1)),

@@ -1,5 +1,7 @@
 //! Element-wise layers. Most are one ONNX operator (ReLU with a slope is
-//! `LeakyRelu`, BNLL is `Softplus`, Dropout at test time is `Identity`);
+//! `LeakyRelu`, BNLL is `Softplus`, Clip is `Clip` with its bounds as
+//! inputs, Dropout at test time is `Identity`); Swish is
+//! `x * Sigmoid(beta * x)` and Threshold `Cast(x > threshold)` to float;
 //! Power, Exp and Log follow Caffe's own evaluation order so the rounding
 //! matches: Power `(shift + scale * x) ^ power` (constant when `power` or
 //! `scale` is 0), Exp `outer * e^(inner * x)` with `inner = ln(base) * scale`
@@ -37,6 +39,26 @@ pub(super) fn activation(cx: &mut LayerCx<'_, '_>, op: &Op) -> Result<()> {
         Op::AbsVal => cx.node("Abs", &[&x], &[&out], vec![]),
         Op::Bnll => cx.node("Softplus", &[&x], &[&out], vec![]),
         Op::Dropout { .. } => cx.identity(&x, &out),
+        Op::Clip { min, max } => {
+            let lo = cx.scalar("min", min)?;
+            let hi = cx.scalar("max", max)?;
+            cx.node("Clip", &[&x, &lo, &hi], &[&out], vec![])
+        }
+        Op::Swish { beta } => {
+            let t = scale_by(cx, &x, beta, "beta")?;
+            let s = cx.tmp("Sigmoid", "sigmoid", &[&t], vec![])?;
+            cx.node("Mul", &[&x, &s], &[&out], vec![])
+        }
+        Op::Threshold { threshold } => {
+            let t = cx.scalar("threshold", threshold)?;
+            let above = cx.tmp("Greater", "above", &[&x, &t], vec![])?;
+            cx.node(
+                "Cast",
+                &[&above],
+                &[&out],
+                vec![attr::int("to", DataType::Float as i64)],
+            )
+        }
         Op::Power { power, scale, shift } => power_layer(cx, &x, &out, power, scale, shift),
         Op::Exp { base, scale, shift } => {
             let ln_base = if base == -1.0 { 1.0 } else { base.ln() };

@@ -14,10 +14,13 @@ mod crop;
 mod eltwise;
 mod inner_product;
 mod lrn;
+mod mvn;
 mod pool;
+mod reduction;
 mod reshape;
 mod scale;
 mod softmax;
+mod tile;
 
 use graph_ir::{Layer, Op};
 use ndarray::ArrayD;
@@ -244,6 +247,9 @@ pub(crate) fn export_layer(cx: &mut LayerCx<'_, '_>) -> Result<()> {
         | Op::Power { .. }
         | Op::Exp { .. }
         | Op::Log { .. }
+        | Op::Clip { .. }
+        | Op::Swish { .. }
+        | Op::Threshold { .. }
         | Op::Dropout { .. } => activation::activation(cx, &op),
         Op::Softmax { axis } => softmax::softmax(cx, *axis),
         Op::Concat { axis } => concat::concat(cx, *axis),
@@ -256,6 +262,11 @@ pub(crate) fn export_layer(cx: &mut LayerCx<'_, '_>) -> Result<()> {
         Op::Flatten { .. } | Op::Reshape(_) => reshape::reshape(cx),
         Op::Crop(p) => crop::crop(cx, p),
         Op::ArgMax(p) => argmax::argmax(cx, p),
+        Op::Mvn(p) => mvn::mvn(cx, p),
+        Op::Tile { axis, tiles } => tile::tile(cx, *axis, *tiles),
+        Op::Reduction(p) => reduction::reduction(cx, p),
+        // Silence only keeps Caffe from reporting its bottoms as outputs.
+        Op::Silence => Ok(()),
         Op::Loss(_) | Op::Accuracy(_) => {
             Err(cx.unsupported("loss and accuracy layers are for training; export a deploy net (or remove the layer)"))
         }
@@ -315,7 +326,12 @@ pub(crate) fn free_axes(
         | Op::Power { .. }
         | Op::Exp { .. }
         | Op::Log { .. }
+        | Op::Clip { .. }
+        | Op::Swish { .. }
+        | Op::Threshold { .. }
         | Op::Dropout { .. }
+        | Op::Mvn(_)
+        | Op::Tile { .. }
         | Op::Softmax { .. }
         | Op::BatchNorm(_)
         | Op::Scale(_)
@@ -356,6 +372,15 @@ pub(crate) fn free_axes(
                 .collect(),
             None => out_shapes.iter().map(fixed).collect(),
         },
+        // The kept leading axes are the bottom's.
+        Op::Reduction(_) => out_shapes
+            .iter()
+            .map(|s| {
+                let f = in_free.first().cloned().unwrap_or_default();
+                (0..s.len()).map(|a| f.get(a) == Some(&true)).collect()
+            })
+            .collect(),
+        Op::Silence => Vec::new(),
         // Fixed weights or target shapes: refused by their mappings when a
         // bottom axis is symbolic.
         Op::InnerProduct(_)
@@ -369,15 +394,32 @@ pub(crate) fn free_axes(
     }
 }
 
-/// A reduction over `axes` keeping them (size 1). The axes became an input in
-/// opset 13 for ReduceSum and in opset 18 for the others.
+/// A reduction over `axes` keeping them (size 1).
 pub(crate) fn reduce(cx: &mut LayerCx<'_, '_>, op: &str, x: &str, axes: &[i64], what: &str) -> Result<String> {
+    let output = cx.g.fresh_name(&format!("{}/{what}", cx.name()));
+    reduce_into(cx, op, x, axes, true, what, &output)?;
+    Ok(output)
+}
+
+/// A reduction over `axes` (non-empty) written to `output`, keeping the axes
+/// or dropping them. The axes became an input in opset 13 for ReduceSum and
+/// in opset 18 for the others.
+pub(crate) fn reduce_into(
+    cx: &mut LayerCx<'_, '_>,
+    op: &str,
+    x: &str,
+    axes: &[i64],
+    keepdims: bool,
+    what: &str,
+    output: &str,
+) -> Result<()> {
+    let keepdims = attr::int("keepdims", i64::from(keepdims));
     let axes_are_input = cx.g.opset() >= 18 || (op == "ReduceSum" && cx.g.opset() >= 13);
     if axes_are_input {
         let axes = cx.ints(&format!("{what}_axes"), axes)?;
-        cx.tmp(op, what, &[x, &axes], vec![attr::int("keepdims", 1)])
+        cx.node(op, &[x, &axes], &[output], vec![keepdims])
     } else {
-        cx.tmp(op, what, &[x], vec![attr::ints("axes", axes), attr::int("keepdims", 1)])
+        cx.node(op, &[x], &[output], vec![attr::ints("axes", axes), keepdims])
     }
 }
 
