@@ -587,3 +587,39 @@ fn limits_are_named_and_can_be_raised() {
         .code(1)
         .stderr(predicate::str::contains("levels of nesting exceeds the limit of 1"));
 }
+
+/// An SSD net exports up to its DetectionOutput, whose refusal says how to
+/// get the rest: delete the layer, keep the location, confidence and prior blobs.
+#[test]
+fn ssd_detection_output_is_refused_with_the_way_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = fixtures().join("golden/ssd/ssd_head");
+    let text = std::fs::read_to_string(head.join("net.prototxt")).unwrap()
+        + r#"layer { name: "det" type: "DetectionOutput" bottom: "loc_flat" bottom: "loc_flat" bottom: "priorbox" top: "det" }"#;
+    let net = dir.path().join("ssd.prototxt");
+    std::fs::write(&net, text).unwrap();
+    let onnx = dir.path().join("ssd.onnx");
+    let convert = |net: &std::path::Path| {
+        let mut cmd = netsurgeon();
+        cmd.arg("convert")
+            .arg(net)
+            .arg("--weights")
+            .arg(head.join("net.caffemodel"))
+            .arg("-o")
+            .arg(&onnx)
+            .arg("--force");
+        cmd
+    };
+    convert(&net)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("layer 'det' has type 'DetectionOutput'"))
+        .stderr(predicate::str::contains("delete it from the prototxt"));
+    assert!(!onnx.exists());
+    // Without it, the head exports, its outputs the blobs DetectionOutput would read.
+    convert(&head.join("net.prototxt"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("output loc_flat (2, 2880)"))
+        .stdout(predicate::str::contains("output priorbox (1, 2, 2880)"));
+}

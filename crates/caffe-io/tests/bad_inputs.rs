@@ -76,7 +76,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ),
     (
         "unknown_field.prototxt",
-        "5:3: field 'prior_box_param' not found for message 'caffe.LayerParameter'",
+        "5:3: field 'detection_output_param' not found for message 'caffe.LayerParameter'",
     ),
     ("unknown_v1_type.caffemodel", "unknown V1 layer type number 99"),
     ("unsupported_dtype.npy", "unsupported dtype"),

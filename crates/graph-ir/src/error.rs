@@ -18,9 +18,10 @@ pub enum Error {
     #[error(
         "layer '{layer}' has type '{type_name}', which netsurgeon does not model (a Python layer, or a layer \
          from a fork of Caffe?){}; the rest of the net can still be inspected (`netsurgeon inspect` lists \
-         every blob before it) and edited, but to export or run the net, remove or replace the layer. \
+         every blob before it) and edited, but to export or run the net, remove or replace the layer.{} \
          Modelled types: {}",
         blob.as_ref().map(|b| format!(", so blob '{b}' has no known shape")).unwrap_or_default(),
+        type_hint(type_name),
         supported.join(", ")
     )]
     UnsupportedLayer {
@@ -193,3 +194,15 @@ fn quoted(names: &[String]) -> String {
 
 /// Result with graph-ir's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What to do about a well-known layer type netsurgeon does not model.
+fn type_hint(type_name: &str) -> &'static str {
+    match type_name {
+        "DetectionOutput" => {
+            " SSD's DetectionOutput (box decoding and non-maximum suppression) has no exact ONNX equivalent: \
+             delete it from the prototxt and the net ends at its bottoms (the location, confidence and \
+             prior-box blobs, which Normalize, Permute and PriorBox compute), to be decoded after the model."
+        }
+        _ => "",
+    }
+}

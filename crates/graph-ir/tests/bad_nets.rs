@@ -173,7 +173,7 @@ fn custom_layer_loads_and_is_named_when_its_output_is_needed() {
 fn custom_layer_keeps_its_weights() {
     let net = parse(&format!(
         "{DATA}\n{}",
-        r#"layer { name: "norm" type: "Normalize" bottom: "data" top: "norm" }"#
+        r#"layer { name: "norm" type: "DepthwiseConvolution" bottom: "data" top: "norm" }"#
     ));
     let net = Net::from_proto(net, Some(weights("norm", vec![blob(&[3], 20.0)]))).unwrap();
     assert_eq!(net.param("norm", 0).unwrap().shape(), &[3]);
@@ -373,6 +373,39 @@ fn parameter_errors_name_the_layer() {
         (
             "silence",
             r#"layer { name: "silence" type: "Silence" bottom: "data" top: "s" }"#,
+        ),
+        (
+            "perm",
+            r#"layer { name: "perm" type: "Permute" bottom: "data" top: "p" permute_param { order: 0 order: 4 } }"#,
+        ),
+        (
+            "perm",
+            r#"layer { name: "perm" type: "Permute" bottom: "data" top: "p" permute_param { order: 1 order: 1 } }"#,
+        ),
+        (
+            "pb",
+            r#"layer { name: "pb" type: "PriorBox" bottom: "data" bottom: "data" top: "p" prior_box_param { max_size: 4 } }"#,
+        ),
+        (
+            "pb",
+            r#"layer { name: "pb" type: "PriorBox" bottom: "data" bottom: "data" top: "p" prior_box_param { min_size: 4 max_size: 2 } }"#,
+        ),
+        (
+            "pb",
+            r#"layer { name: "pb" type: "PriorBox" bottom: "data" bottom: "data" top: "p" prior_box_param { min_size: 4 variance: 0.1 variance: 0.2 } }"#,
+        ),
+        (
+            "pb",
+            r#"layer { name: "pb" type: "PriorBox" bottom: "data" bottom: "data" top: "p" prior_box_param { min_size: 4 step: 8 step_h: 8 step_w: 8 } }"#,
+        ),
+        (
+            "pb",
+            r#"layer { name: "pb" type: "PriorBox" bottom: "data" top: "p" prior_box_param { min_size: 4 } }"#,
+        ),
+        (
+            "norm",
+            r#"layer { name: "resh" type: "Reshape" bottom: "data" top: "d5" reshape_param { shape { dim: 1 dim: 3 dim: 2 dim: 4 dim: 8 } } }
+               layer { name: "norm" type: "Normalize" bottom: "d5" top: "n" }"#,
         ),
     ] {
         let err = build(text).unwrap_err();

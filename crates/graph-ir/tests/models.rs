@@ -272,3 +272,43 @@ fn alexnet_and_googlenet_shapes() {
         &[10, 192, 28, 28]
     );
 }
+
+/// The SSD fork's layers: Permute completes a partial order with the axes
+/// left out, in their order; PriorBox counts min size, max size and the
+/// flipped ratios per position; Normalize's scale is one value or one per channel.
+#[test]
+fn ssd_layer_shapes_follow_the_fork() {
+    let text = r#"
+        layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 3 dim: 30 dim: 40 } } }
+        layer { name: "feat" type: "Input" top: "feat" input_param { shape { dim: 1 dim: 6 dim: 5 dim: 4 } } }
+        layer { name: "perm" type: "Permute" bottom: "feat" top: "perm" permute_param { order: 0 order: 3 } }
+        layer { name: "norm" type: "Normalize" bottom: "feat" top: "norm" norm_param { channel_shared: false } }
+        layer { name: "norm1" type: "Normalize" bottom: "feat" top: "norm1" }
+        layer { name: "pb" type: "PriorBox" bottom: "feat" bottom: "data" top: "pb"
+                prior_box_param { min_size: 8 max_size: 16 aspect_ratio: 2 aspect_ratio: 3 aspect_ratio: 2 } }
+    "#;
+    let net = Net::from_proto(common::parse(text), None).unwrap();
+    assert_eq!(net.blob_shape("perm").unwrap(), &[1, 4, 6, 5]);
+    // 1 (min) + 1 (max) + 2 ratios, each flipped (the repeated 2 is ignored) = 6 per position.
+    assert_eq!(net.blob_shape("pb").unwrap(), &[1, 2, 5 * 4 * 6 * 4]);
+    assert_eq!(net.param("norm", 0).unwrap().shape(), &[6]);
+    assert!(net.param("norm", 0).unwrap().iter().all(|&v| v == 1.0));
+    assert_eq!(net.param("norm1", 0).unwrap().shape(), &[] as &[usize]);
+    let graph_ir::Op::PriorBox(p) = net.layer("pb").unwrap().op() else {
+        panic!()
+    };
+    let priors = p.priors(5, 4, 30, 40);
+    assert_eq!(priors.len(), 2 * 5 * 4 * 6 * 4);
+    // First box: the 8x8 square at the first centre, (0.5 * 40 / 4, 0.5 * 30 / 5) = (5, 3).
+    assert_eq!(
+        &priors[..4],
+        &[
+            (5.0 - 4.0) / 40.0,
+            (3.0 - 4.0) / 30.0,
+            (5.0 + 4.0) / 40.0,
+            (3.0 + 4.0) / 30.0
+        ]
+    );
+    // Variances (default 0.1) fill the second half.
+    assert!(priors[priors.len() / 2..].iter().all(|&v| v == 0.1));
+}

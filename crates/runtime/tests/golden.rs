@@ -4,7 +4,9 @@
 //! (`max|ours - caffe| <= 1e-4 * max|caffe|`). The cases of
 //! `fixtures/golden/layers` (layers without a real-Caffe golden: their
 //! reference is a NumPy transcription of Caffe's forward, cross-checked by
-//! OpenCV where it implements the layer; see `make_cases.py` there) go
+//! OpenCV where it implements the layer; see `make_cases.py` there) and of
+//! `fixtures/golden/ssd` (the SSD fork's Normalize, Permute and PriorBox:
+//! OpenCV's output, confirmed by a transcription of the fork's code) go
 //! through the same. With `NETSURGEON_PYTHON` set, every export also goes
 //! through onnx's checker and onnxruntime.
 
@@ -24,6 +26,10 @@ fn golden_root() -> PathBuf {
 
 fn layer_cases_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden/layers")
+}
+
+fn ssd_cases_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden/ssd")
 }
 
 /// The real-Caffe golden cases.
@@ -219,6 +225,13 @@ fn layer_cases_match_their_reference_in_tract() {
     check_cases_in_tract(cases);
 }
 
+#[test]
+fn ssd_cases_match_opencv_in_tract() {
+    let cases = cases_in(&ssd_cases_root());
+    assert!(cases.len() >= 2, "{} SSD cases", cases.len());
+    check_cases_in_tract(cases);
+}
+
 fn check_cases_in_tract(cases: Vec<(String, PathBuf, Value)>) {
     let mut failures = Vec::new();
     for (case, dir, json) in cases {
@@ -287,6 +300,7 @@ fn golden_cases_pass_onnx_checker_and_onnxruntime() {
     for ((case, dir, json), (batch, suffix)) in cases()
         .into_iter()
         .chain(cases_in(&layer_cases_root()))
+        .chain(cases_in(&ssd_cases_root()))
         .flat_map(|c| modes.clone().into_iter().map(move |m| (c.clone(), m)))
     {
         let net = load_case(&dir).unwrap();

@@ -23,7 +23,10 @@ pub mod input;
 pub mod loss;
 pub mod lrn;
 pub mod mvn;
+pub mod normalize;
+pub mod permute;
 pub mod pool;
+pub mod prior_box;
 pub mod reduction;
 pub mod reshape;
 pub mod scale;
@@ -47,7 +50,9 @@ pub use input::InputParams;
 pub use loss::{AccuracyParams, LossParams};
 pub use lrn::{LrnParams, NormRegion};
 pub use mvn::MvnParams;
+pub use normalize::NormalizeParams;
 pub use pool::{PoolMethod, PoolParams, RoundMode};
+pub use prior_box::PriorBoxParams;
 pub use reduction::{ReductionOp, ReductionParams};
 pub use reshape::ReshapeParams;
 pub use scale::{BiasParams, ScaleParams};
@@ -96,6 +101,9 @@ pub const SUPPORTED_TYPES: &[&str] = &[
     "Tile",
     "Reduction",
     "Silence",
+    "Permute",
+    "Normalize",
+    "PriorBox",
     "SoftmaxWithLoss",
     "EuclideanLoss",
     "SigmoidCrossEntropyLoss",
@@ -183,6 +191,12 @@ pub enum Op {
     Reduction(ReductionParams),
     /// `Silence`: consumes its bottoms and has no top.
     Silence,
+    /// `Permute` (SSD fork): the axes in `order` (complete once shapes are known).
+    Permute { order: Vec<usize> },
+    /// `Normalize` (SSD fork): L2 normalization with a learned scale.
+    Normalize(NormalizeParams),
+    /// `PriorBox` (SSD fork): a constant of default boxes for a feature map.
+    PriorBox(PriorBoxParams),
     /// Loss layers (`SoftmaxWithLoss`, `EuclideanLoss`, ...): a scalar output.
     Loss(LossParams),
     /// `Accuracy`.
@@ -200,7 +214,7 @@ impl Op {
         match self {
             Op::Convolution(p) | Op::Deconvolution(p) => 1 + usize::from(p.bias_term),
             Op::InnerProduct(p) => 1 + usize::from(p.bias_term),
-            Op::PReLU { .. } => 1,
+            Op::PReLU { .. } | Op::Normalize(_) => 1,
             Op::BatchNorm(_) => 3,
             Op::Scale(p) => usize::from(p.learned_scale) + usize::from(p.bias_term),
             Op::Bias(p) => usize::from(p.learned),
@@ -228,6 +242,7 @@ impl Op {
                 | Op::Threshold { .. }
                 | Op::Dropout { .. }
                 | Op::Mvn(_)
+                | Op::Normalize(_)
                 | Op::Lrn(_)
                 | Op::BatchNorm(_)
                 | Op::Scale(_)
@@ -366,6 +381,9 @@ pub(crate) fn setup(layer: &LayerParameter, phase: Phase, bottoms: Option<&[Shap
         "Tile" => tile::setup(&ctx, layer, bottoms),
         "Reduction" => reduction::setup(&ctx, layer, bottoms),
         "Silence" => Ok(Setup::known(Op::Silence, Vec::new(), Vec::new())),
+        "Permute" => permute::setup(&ctx, layer, bottoms),
+        "Normalize" => normalize::setup(&ctx, layer, bottoms),
+        "PriorBox" => prior_box::setup(&ctx, layer, bottoms),
         "Accuracy" => loss::setup_accuracy(&ctx, layer, bottoms),
         t if loss::is_loss(t) => loss::setup_loss(&ctx, layer, bottoms),
         other => Ok(Setup {
@@ -405,6 +423,7 @@ fn blob_counts(type_name: &str, layer: &LayerParameter) -> Option<(Count, Count)
         "Scale" | "Bias" => (Between(1, 2), Exactly(1)),
         "Crop" => (Exactly(2), Exactly(1)),
         "Silence" => (AtLeast(1), Exactly(0)),
+        "PriorBox" => (Exactly(2), Exactly(1)),
         "SoftmaxWithLoss" => (Exactly(2), Between(0, 2)),
         "InfogainLoss" => (Between(2, 3), Between(0, 1)),
         "ContrastiveLoss" => (Exactly(3), Between(0, 1)),

@@ -15,7 +15,10 @@ mod eltwise;
 mod inner_product;
 mod lrn;
 mod mvn;
+mod normalize;
+mod permute;
 mod pool;
+mod prior_box;
 mod reduction;
 mod reshape;
 mod scale;
@@ -267,6 +270,9 @@ pub(crate) fn export_layer(cx: &mut LayerCx<'_, '_>) -> Result<()> {
         Op::Reduction(p) => reduction::reduction(cx, p),
         // Silence only keeps Caffe from reporting its bottoms as outputs.
         Op::Silence => Ok(()),
+        Op::Permute { order } => permute::permute(cx, order),
+        Op::Normalize(p) => normalize::normalize(cx, p),
+        Op::PriorBox(p) => prior_box::prior_box(cx, p),
         Op::Loss(_) | Op::Accuracy(_) => {
             Err(cx.unsupported("loss and accuracy layers are for training; export a deploy net (or remove the layer)"))
         }
@@ -331,6 +337,7 @@ pub(crate) fn free_axes(
         | Op::Threshold { .. }
         | Op::Dropout { .. }
         | Op::Mvn(_)
+        | Op::Normalize(_)
         | Op::Tile { .. }
         | Op::Softmax { .. }
         | Op::BatchNorm(_)
@@ -381,6 +388,16 @@ pub(crate) fn free_axes(
             })
             .collect(),
         Op::Silence => Vec::new(),
+        // Each top axis is the bottom axis it came from.
+        Op::Permute { order } => out_shapes
+            .iter()
+            .map(|s| {
+                let f = in_free.first().cloned().unwrap_or_default();
+                (0..s.len())
+                    .map(|a| order.get(a).and_then(|&o| f.get(o)) == Some(&true))
+                    .collect()
+            })
+            .collect(),
         // Fixed weights or target shapes: refused by their mappings when a
         // bottom axis is symbolic.
         Op::InnerProduct(_)
@@ -390,6 +407,7 @@ pub(crate) fn free_axes(
         | Op::Data(_)
         | Op::Loss(_)
         | Op::Accuracy(_)
+        | Op::PriorBox(_)
         | Op::Custom { .. } => out_shapes.iter().map(fixed).collect(),
     }
 }
