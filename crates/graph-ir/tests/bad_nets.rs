@@ -407,6 +407,14 @@ fn parameter_errors_name_the_layer() {
             r#"layer { name: "resh" type: "Reshape" bottom: "data" top: "d5" reshape_param { shape { dim: 1 dim: 3 dim: 2 dim: 4 dim: 8 } } }
                layer { name: "norm" type: "Normalize" bottom: "d5" top: "n" }"#,
         ),
+        (
+            "shuffle",
+            r#"layer { name: "shuffle" type: "ShuffleChannel" bottom: "data" top: "s" shuffle_channel_param { group: 2 } }"#,
+        ),
+        (
+            "shuffle",
+            r#"layer { name: "shuffle" type: "ShuffleChannel" bottom: "data" top: "s" shuffle_channel_param { group: 0 } }"#,
+        ),
     ] {
         let err = build(text).unwrap_err();
         assert!(err.to_string().contains(&format!("'{layer}'")), "{layer}: {err}");

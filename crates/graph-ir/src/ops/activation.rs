@@ -1,7 +1,7 @@
 //! Element-wise layers whose top has the bottom's shape (Caffe's
 //! `NeuronLayer::Reshape`): ReLU, PReLU, Sigmoid, TanH, ELU, AbsVal, BNLL,
 //! Power, Exp, Log, Clip, Swish, Threshold and Dropout, with Caffe's
-//! defaults. PReLU learns one slope per channel (`(C,)`, axis 1), or one
+//! defaults, and the forks' ReLU6 (`min(max(x, 0), 6)`, a Clip). PReLU learns one slope per channel (`(C,)`, axis 1), or one
 //! shared slope (`()`), initialised to 0.25.
 
 use caffe_io::proto::LayerParameter;
@@ -66,6 +66,7 @@ pub fn op_from_layer(ctx: &LayerCtx<'_>, layer: &LayerParameter) -> Result<Op> {
             }
             Op::Clip { min: p.min, max: p.max }
         }
+        "ReLU6" => Op::Clip { min: 0.0, max: 6.0 },
         "Swish" => Op::Swish {
             beta: layer.swish_param.unwrap_or_default().beta(),
         },

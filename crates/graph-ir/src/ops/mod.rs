@@ -30,6 +30,7 @@ pub mod prior_box;
 pub mod reduction;
 pub mod reshape;
 pub mod scale;
+pub mod shuffle_channel;
 pub mod softmax;
 pub mod tile;
 
@@ -82,6 +83,7 @@ pub const SUPPORTED_TYPES: &[&str] = &[
     "Exp",
     "Log",
     "Clip",
+    "ReLU6",
     "Swish",
     "Threshold",
     "Dropout",
@@ -197,6 +199,8 @@ pub enum Op {
     Normalize(NormalizeParams),
     /// `PriorBox` (SSD fork): a constant of default boxes for a feature map.
     PriorBox(PriorBoxParams),
+    /// `ShuffleChannel` (ShuffleNet fork): channels regrouped, `group` x `C / group` transposed.
+    ShuffleChannel { group: usize },
     /// Loss layers (`SoftmaxWithLoss`, `EuclideanLoss`, ...): a scalar output.
     Loss(LossParams),
     /// `Accuracy`.
@@ -364,7 +368,7 @@ pub(crate) fn setup(layer: &LayerParameter, phase: Phase, bottoms: Option<&[Shap
         "Pooling" => pool::setup(&ctx, layer, bottoms),
         "LRN" => lrn::setup(&ctx, layer, bottoms),
         "ReLU" | "PReLU" | "Sigmoid" | "TanH" | "ELU" | "AbsVal" | "BNLL" | "Power" | "Exp" | "Log" | "Clip"
-        | "Swish" | "Threshold" | "Dropout" => activation::setup(&ctx, layer, bottoms),
+        | "ReLU6" | "Swish" | "Threshold" | "Dropout" => activation::setup(&ctx, layer, bottoms),
         "Softmax" => softmax::setup(&ctx, layer, bottoms),
         "Concat" => concat::setup_concat(&ctx, layer, bottoms),
         "Slice" => concat::setup_slice(&ctx, layer, bottoms),
@@ -384,6 +388,7 @@ pub(crate) fn setup(layer: &LayerParameter, phase: Phase, bottoms: Option<&[Shap
         "Permute" => permute::setup(&ctx, layer, bottoms),
         "Normalize" => normalize::setup(&ctx, layer, bottoms),
         "PriorBox" => prior_box::setup(&ctx, layer, bottoms),
+        "ShuffleChannel" => shuffle_channel::setup(&ctx, layer, bottoms),
         "Accuracy" => loss::setup_accuracy(&ctx, layer, bottoms),
         t if loss::is_loss(t) => loss::setup_loss(&ctx, layer, bottoms),
         other => Ok(Setup {

@@ -22,6 +22,7 @@ mod prior_box;
 mod reduction;
 mod reshape;
 mod scale;
+mod shuffle_channel;
 mod softmax;
 mod tile;
 
@@ -273,6 +274,7 @@ pub(crate) fn export_layer(cx: &mut LayerCx<'_, '_>) -> Result<()> {
         Op::Permute { order } => permute::permute(cx, order),
         Op::Normalize(p) => normalize::normalize(cx, p),
         Op::PriorBox(p) => prior_box::prior_box(cx, p),
+        Op::ShuffleChannel { group } => shuffle_channel::shuffle_channel(cx, *group),
         Op::Loss(_) | Op::Accuracy(_) => {
             Err(cx.unsupported("loss and accuracy layers are for training; export a deploy net (or remove the layer)"))
         }
@@ -338,6 +340,7 @@ pub(crate) fn free_axes(
         | Op::Dropout { .. }
         | Op::Mvn(_)
         | Op::Normalize(_)
+        | Op::ShuffleChannel { .. }
         | Op::Tile { .. }
         | Op::Softmax { .. }
         | Op::BatchNorm(_)
