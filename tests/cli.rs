@@ -623,3 +623,30 @@ fn ssd_detection_output_is_refused_with_the_way_on() {
         .stdout(predicate::str::contains("output loc_flat (2, 2880)"))
         .stdout(predicate::str::contains("output priorbox (1, 2, 2880)"));
 }
+
+/// An Embed index past the table is Caffe's undefined behaviour; here the
+/// run stops with an error that points at the input, not a panic.
+#[test]
+fn an_embed_index_out_of_range_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = fixtures().join("golden/layers/embed_parameter");
+    let input = dir.path().join("indices.npy");
+    let indices =
+        ndarray::ArrayD::<f32>::from_shape_vec(vec![2, 5], vec![0., 1., 9., 2., 3., 1., 1., 1., 1., 1.]).unwrap();
+    netsurgeon::caffe_io::write_npy_f32(&input, indices.view()).unwrap();
+    netsurgeon()
+        .arg("run")
+        .arg(case.join("net.prototxt"))
+        .arg("--weights")
+        .arg(case.join("net.caffemodel"))
+        .arg("--input")
+        .arg(format!("data={}", input.display()))
+        .arg("--out-dir")
+        .arg(dir.path().join("out"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "Embed layer's indices must lie within its input_dim",
+        ))
+        .stderr(predicate::str::contains("panicked at").not());
+}

@@ -415,6 +415,11 @@ fn parameter_errors_name_the_layer() {
             "shuffle",
             r#"layer { name: "shuffle" type: "ShuffleChannel" bottom: "data" top: "s" shuffle_channel_param { group: 0 } }"#,
         ),
+        (
+            "embed",
+            r#"layer { name: "embed" type: "Embed" bottom: "data" top: "e" embed_param { num_output: 4 } }"#,
+        ),
+        ("param", r#"layer { name: "param" type: "Parameter" top: "p" }"#),
     ] {
         let err = build(text).unwrap_err();
         assert!(err.to_string().contains(&format!("'{layer}'")), "{layer}: {err}");

@@ -45,6 +45,14 @@ pub enum Error {
     #[error("tract failed to run the model: {detail}")]
     Run { detail: String },
 
+    /// tract panicked while running the model: an input value out of what the
+    /// model can take (an Embed index past its table) or a form tract mishandles.
+    #[error(
+        "tract failed to run the model (tract panicked: {message}); check the input values (e.g. an Embed \
+         layer's indices must lie within its input_dim)"
+    )]
+    RunPanic { message: String },
+
     /// An output could not be turned into an f32 array.
     #[error("output '{name}': {detail}")]
     Output { name: String, detail: String },

@@ -1,5 +1,5 @@
-//! A panic inside tract on a malformed model becomes an error naming the
-//! model. tract validates much but not all of what an ONNX file can claim, and a
+//! A panic inside tract on a malformed model (or, at run time, on input
+//! values the model cannot take) becomes an error. tract validates much but not all of what an ONNX file can claim, and a
 //! converter inside someone's pipeline must not take the process down; the
 //! checks of [`crate::validate`] stop the known cases before tract sees them,
 //! this catches the rest.
@@ -32,19 +32,26 @@ fn install_hook() {
 /// Runs `f` (a step of tract on an untrusted model); a panic becomes
 /// [`Error::Panic`] naming `origin` and the `stage`.
 pub(crate) fn guard<T>(origin: &str, stage: &'static str, f: impl FnOnce() -> T) -> Result<T> {
+    catch_panic(f).map_err(|message| Error::Panic {
+        origin: origin.to_string(),
+        stage,
+        message,
+    })
+}
+
+/// Runs `f`; a panic comes back as its message, kept off stderr.
+pub(crate) fn catch_panic<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
     install_hook();
     let was = GUARDED.with(|g| g.replace(true));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
     GUARDED.with(|g| g.set(was));
-    result.map_err(|panic| Error::Panic {
-        origin: origin.to_string(),
-        stage,
-        message: panic
+    result.map_err(|panic| {
+        panic
             .downcast_ref::<String>()
             .map(String::as_str)
             .or_else(|| panic.downcast_ref::<&str>().copied())
             .unwrap_or("(no message)")
-            .to_string(),
+            .to_string()
     })
 }
 

@@ -306,7 +306,9 @@ impl Session {
         }
         // Tensor::from copies each array once into tract's aligned storage.
         let inputs: TVec<TValue> = inputs.into_iter().map(|a| Tensor::from(a).into_tvalue()).collect();
-        let outputs = self.plan.run(inputs).map_err(|e| Error::Run { detail: detail(e) })?;
+        let outputs = crate::guard::catch_panic(|| self.plan.run(inputs))
+            .map_err(|message| Error::RunPanic { message })?
+            .map_err(|e| Error::Run { detail: detail(e) })?;
         self.outputs
             .iter()
             .zip(outputs)

@@ -18,12 +18,14 @@ pub mod conv;
 pub mod crop;
 pub mod data;
 pub mod eltwise;
+pub mod embed;
 pub mod inner_product;
 pub mod input;
 pub mod loss;
 pub mod lrn;
 pub mod mvn;
 pub mod normalize;
+pub mod parameter;
 pub mod permute;
 pub mod pool;
 pub mod prior_box;
@@ -103,6 +105,8 @@ pub const SUPPORTED_TYPES: &[&str] = &[
     "Tile",
     "Reduction",
     "Silence",
+    "Embed",
+    "Parameter",
     "Permute",
     "Normalize",
     "PriorBox",
@@ -193,6 +197,14 @@ pub enum Op {
     Reduction(ReductionParams),
     /// `Silence`: consumes its bottoms and has no top.
     Silence,
+    /// `Embed`: rows of a `(input_dim, num_output)` table picked by the input's values.
+    Embed {
+        num_output: usize,
+        input_dim: usize,
+        bias_term: bool,
+    },
+    /// `Parameter`: its learnable blob, of `shape`, as its top.
+    Parameter { shape: Vec<usize> },
     /// `Permute` (SSD fork): the axes in `order` (complete once shapes are known).
     Permute { order: Vec<usize> },
     /// `Normalize` (SSD fork): L2 normalization with a learned scale.
@@ -218,7 +230,8 @@ impl Op {
         match self {
             Op::Convolution(p) | Op::Deconvolution(p) => 1 + usize::from(p.bias_term),
             Op::InnerProduct(p) => 1 + usize::from(p.bias_term),
-            Op::PReLU { .. } | Op::Normalize(_) => 1,
+            Op::PReLU { .. } | Op::Normalize(_) | Op::Parameter { .. } => 1,
+            Op::Embed { bias_term, .. } => 1 + usize::from(*bias_term),
             Op::BatchNorm(_) => 3,
             Op::Scale(p) => usize::from(p.learned_scale) + usize::from(p.bias_term),
             Op::Bias(p) => usize::from(p.learned),
@@ -389,6 +402,8 @@ pub(crate) fn setup(layer: &LayerParameter, phase: Phase, bottoms: Option<&[Shap
         "Normalize" => normalize::setup(&ctx, layer, bottoms),
         "PriorBox" => prior_box::setup(&ctx, layer, bottoms),
         "ShuffleChannel" => shuffle_channel::setup(&ctx, layer, bottoms),
+        "Embed" => embed::setup(&ctx, layer, bottoms),
+        "Parameter" => parameter::setup(&ctx, layer),
         "Accuracy" => loss::setup_accuracy(&ctx, layer, bottoms),
         t if loss::is_loss(t) => loss::setup_loss(&ctx, layer, bottoms),
         other => Ok(Setup {
@@ -429,6 +444,7 @@ fn blob_counts(type_name: &str, layer: &LayerParameter) -> Option<(Count, Count)
         "Crop" => (Exactly(2), Exactly(1)),
         "Silence" => (AtLeast(1), Exactly(0)),
         "PriorBox" => (Exactly(2), Exactly(1)),
+        "Parameter" => (Exactly(0), Exactly(1)),
         "SoftmaxWithLoss" => (Exactly(2), Between(0, 2)),
         "InfogainLoss" => (Between(2, 3), Between(0, 1)),
         "ContrastiveLoss" => (Exactly(3), Between(0, 1)),

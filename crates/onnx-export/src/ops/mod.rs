@@ -12,6 +12,7 @@ mod concat;
 mod conv;
 mod crop;
 mod eltwise;
+mod embed;
 mod inner_product;
 mod lrn;
 mod mvn;
@@ -275,6 +276,8 @@ pub(crate) fn export_layer(cx: &mut LayerCx<'_, '_>) -> Result<()> {
         Op::Normalize(p) => normalize::normalize(cx, p),
         Op::PriorBox(p) => prior_box::prior_box(cx, p),
         Op::ShuffleChannel { group } => shuffle_channel::shuffle_channel(cx, *group),
+        Op::Embed { bias_term, .. } => embed::embed(cx, *bias_term),
+        Op::Parameter { .. } => embed::parameter(cx),
         Op::Loss(_) | Op::Accuracy(_) => {
             Err(cx.unsupported("loss and accuracy layers are for training; export a deploy net (or remove the layer)"))
         }
@@ -382,8 +385,8 @@ pub(crate) fn free_axes(
                 .collect(),
             None => out_shapes.iter().map(fixed).collect(),
         },
-        // The kept leading axes are the bottom's.
-        Op::Reduction(_) => out_shapes
+        // The leading axes are the bottom's (Reduction keeps them, Embed appends num_output).
+        Op::Reduction(_) | Op::Embed { .. } => out_shapes
             .iter()
             .map(|s| {
                 let f = in_free.first().cloned().unwrap_or_default();
@@ -411,6 +414,7 @@ pub(crate) fn free_axes(
         | Op::Loss(_)
         | Op::Accuracy(_)
         | Op::PriorBox(_)
+        | Op::Parameter { .. }
         | Op::Custom { .. } => out_shapes.iter().map(fixed).collect(),
     }
 }
