@@ -11,35 +11,22 @@ use super::{filler_value, LayerCtx, Op, ParamInit, Setup};
 use crate::error::Result;
 use crate::shape::Shape;
 
-pub(crate) fn op_from_layer(ctx: &LayerCtx<'_>, layer: &LayerParameter) -> Result<Op> {
+pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>) -> Result<Setup> {
     let p = layer.embed_param.clone().unwrap_or_default();
-    let (num_output, input_dim) = (p.num_output() as usize, p.input_dim() as usize);
+    let (num_output, input_dim, bias_term) = (p.num_output() as usize, p.input_dim() as usize, p.bias_term());
     if num_output == 0 || input_dim == 0 {
         return Err(ctx.invalid(format!(
             "embed_param.num_output ({num_output}) and input_dim ({input_dim}) must be given and positive"
         )));
     }
-    Ok(Op::Embed {
-        num_output,
-        input_dim,
-        bias_term: p.bias_term(),
-    })
-}
-
-pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>) -> Result<Setup> {
-    let op = op_from_layer(ctx, layer)?;
-    let Some(inputs) = bottoms else {
-        return Ok(Setup::unknown(op, ctx.num_tops));
-    };
-    let Op::Embed {
+    let op = Op::Embed {
         num_output,
         input_dim,
         bias_term,
-    } = op
-    else {
-        unreachable!()
     };
-    let p = layer.embed_param.clone().unwrap_or_default();
+    let Some(inputs) = bottoms else {
+        return Ok(Setup::unknown(op, ctx.num_tops));
+    };
     let mut top = inputs[0].clone();
     top.push(num_output);
     let mut params = vec![ParamInit {

@@ -1,6 +1,6 @@
 //! Embed: `Cast` the input to int64 (truncation toward zero, as Caffe's
 //! `static_cast<int>`), `Gather` rows of the `(input_dim, num_output)` table,
-//! `Add` the bias. Parameter: its blob as an initializer, copied to the top.
+//! `Add` the bias.
 
 use super::LayerCx;
 use crate::attr;
@@ -17,10 +17,4 @@ pub(super) fn embed(cx: &mut LayerCx<'_, '_>, bias_term: bool) -> Result<()> {
     let rows = cx.tmp("Gather", "rows", &[&table, &indices], vec![attr::int("axis", 0)])?;
     let bias = cx.param(1, "bias", None)?;
     cx.node("Add", &[&rows, &bias], &[&out], vec![])
-}
-
-pub(super) fn parameter(cx: &mut LayerCx<'_, '_>) -> Result<()> {
-    let value = cx.param(0, "value", None)?;
-    let out = cx.out(0);
-    cx.identity(&value, &out)
 }

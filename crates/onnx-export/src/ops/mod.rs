@@ -17,6 +17,7 @@ mod inner_product;
 mod lrn;
 mod mvn;
 mod normalize;
+mod parameter;
 mod permute;
 mod pool;
 mod prior_box;
@@ -277,7 +278,7 @@ pub(crate) fn export_layer(cx: &mut LayerCx<'_, '_>) -> Result<()> {
         Op::PriorBox(p) => prior_box::prior_box(cx, p),
         Op::ShuffleChannel { group } => shuffle_channel::shuffle_channel(cx, *group),
         Op::Embed { bias_term, .. } => embed::embed(cx, *bias_term),
-        Op::Parameter { .. } => embed::parameter(cx),
+        Op::Parameter { .. } => parameter::parameter(cx),
         Op::Loss(_) | Op::Accuracy(_) => {
             Err(cx.unsupported("loss and accuracy layers are for training; export a deploy net (or remove the layer)"))
         }

@@ -18,11 +18,15 @@ pub(super) fn reduction(cx: &mut LayerCx<'_, '_>, p: &ReductionParams) -> Result
         ReductionOp::Sumsq => "ReduceSumSquare",
         ReductionOp::Mean => "ReduceMean",
     };
-    if p.coeff == 1.0 {
-        return reduce_into(cx, op, &x, &axes, false, "reduced", &out);
-    }
-    let reduced = cx.g.fresh_name(&format!("{}/reduced", cx.name()));
+    let reduced = if p.coeff == 1.0 {
+        out.clone()
+    } else {
+        cx.g.fresh_name(&format!("{}/reduced", cx.name()))
+    };
     reduce_into(cx, op, &x, &axes, false, "reduced", &reduced)?;
+    if p.coeff == 1.0 {
+        return Ok(());
+    }
     let coeff = cx.scalar("coeff", p.coeff)?;
     cx.node("Mul", &[&reduced, &coeff], &[&out], vec![])
 }
