@@ -29,7 +29,7 @@ pub enum Error {
         type_name: String,
         /// The blob whose shape was asked for, if that is what failed.
         blob: Option<String>,
-        supported: &'static [&'static str],
+        supported: Vec<&'static str>,
     },
 
     /// A bottom names a blob that no earlier layer produces (after phase filtering).

@@ -20,7 +20,7 @@
 //!
 //! ```no_run
 //! use graph_ir::Net;
-//! let mut net = Net::load("deploy.prototxt", Some("weights.caffemodel".as_ref()))?;
+//! let mut net = Net::load_with_weights("deploy.prototxt", "weights.caffemodel")?;
 //! for blob in net.blobs()? {
 //!     println!("{} {:?}", blob.name, blob.shape);
 //! }
@@ -30,6 +30,7 @@
 //! ```
 
 mod error;
+pub mod registry;
 pub mod net;
 pub mod ops;
 pub mod passes;
@@ -43,6 +44,7 @@ mod weights;
 pub use caffe_io::{Limit, Limits};
 pub use error::{Error, Result};
 pub use net::{Layer, LoadOptions, MissingWeights, Net, NetState};
-pub use ops::Op;
+pub use registry::{LayerOp, LayerRegistry, LayerType, Op};
+pub use caffe_io;
 pub use shape::Shape;
 pub use surgery::{BlobInfo, CopyReport, ListedBlob, RuntimeLayer};

@@ -13,13 +13,15 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use caffe_io::proto::{LayerParameter, NetParameter, NetStateRule, Phase};
 use caffe_io::{Limit, Limits};
 use ndarray::ArrayD;
 
 use crate::error::{Error, Result};
-use crate::ops::{self, Op, ParamInit, Setup};
+use crate::ops::{DataParams, InputParams, ParamInit, Setup};
+use crate::registry::{LayerRegistry, Op, Unmodelled};
 use crate::shape::Shape;
 use crate::splits::{self, Expanded};
 use crate::weights;
@@ -89,12 +91,53 @@ pub enum MissingWeights {
 }
 
 /// How a net is loaded: its phase/stages, the size limits for untrusted
-/// files, and the policy for layers the weights leave out.
-#[derive(Debug, Clone, Default)]
+/// files, the policy for layers the weights leave out, and the layer types
+/// it may use.
+#[derive(Debug, Clone)]
 pub struct LoadOptions {
     pub state: NetState,
     pub limits: Limits,
     pub missing_weights: MissingWeights,
+    /// The layer types the net is set up with (default: the built-ins); a
+    /// program adds its own with [`LayerRegistry::register`].
+    pub layers: Arc<LayerRegistry>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            state: NetState::default(),
+            limits: Limits::default(),
+            missing_weights: MissingWeights::default(),
+            layers: LayerRegistry::builtin(),
+        }
+    }
+}
+
+impl LoadOptions {
+    /// The phase, level and stages to filter the net with.
+    pub fn state(mut self, state: NetState) -> Self {
+        self.state = state;
+        self
+    }
+
+    /// The size limits for untrusted files.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// What to do with layers whose weights the weight file leaves out.
+    pub fn missing_weights(mut self, missing: MissingWeights) -> Self {
+        self.missing_weights = missing;
+        self
+    }
+
+    /// The layer types the net may use (built-ins plus a program's own).
+    pub fn layers(mut self, layers: impl Into<Arc<LayerRegistry>>) -> Self {
+        self.layers = layers.into();
+        self
+    }
 }
 
 /// One layer: its Caffe parameter, its typed op and its learnable params.
@@ -172,10 +215,10 @@ impl Layer {
     }
 
     /// A new layer from a parameter; its op is set at the next inference.
-    pub(crate) fn from_proto(mut proto: LayerParameter, phase: Phase) -> Result<Layer> {
+    pub(crate) fn from_proto(mut proto: LayerParameter, phase: Phase, layers: &LayerRegistry) -> Result<Layer> {
         let blobs = std::mem::take(&mut proto.blobs);
         // The op as written, so that the layer is typed even before inference.
-        let op = ops::setup(&proto, phase, None)?.op;
+        let op = layers.setup(&proto, phase, None)?.op;
         let mut layer = Layer {
             data_shapes: vec![None; proto.top.len()],
             proto,
@@ -228,6 +271,8 @@ pub struct Net {
     pub(crate) unused_weights: Vec<String>,
     /// Bounds on every blob and on all params, checked at each inference.
     pub(crate) limits: Limits,
+    /// The layer types every inference sets the layers up with.
+    pub(crate) registry: Arc<LayerRegistry>,
 }
 
 /// The result of inferring every shape, before it is committed.
@@ -282,7 +327,7 @@ impl Net {
         let mut filtered_out = Vec::new();
         for proto in all {
             if state.includes(&proto)? {
-                layers.push(Layer::from_proto(proto, state.phase)?);
+                layers.push(Layer::from_proto(proto, state.phase, &options.layers)?);
             } else {
                 filtered_out.push(proto.name().to_string());
             }
@@ -296,6 +341,7 @@ impl Net {
             filtered_out,
             unused_weights: Vec::new(),
             limits: options.limits,
+            registry: options.layers.clone(),
         };
         // Shapes first, then weights (checked against them), then fillers for the rest.
         net.infer_and_commit(false)?;
@@ -326,22 +372,20 @@ impl Net {
         Ok(net)
     }
 
-    /// Reads a prototxt (and optionally a caffemodel) and builds the TEST-phase net.
-    pub fn load(prototxt: impl AsRef<Path>, weights: Option<&Path>) -> Result<Net> {
-        Self::load_with(prototxt, weights, &LoadOptions::default())
+    /// Reads a prototxt and builds the TEST-phase net, its params from the
+    /// prototxt's constant fillers (pycaffe's `caffe.Net(prototxt, caffe.TEST)`).
+    pub fn load(prototxt: impl AsRef<Path>) -> Result<Net> {
+        Self::load_with(prototxt, None, &LoadOptions::default())
     }
 
-    /// As [`Net::load`], for a given phase/level/stages.
-    pub fn load_with_state(prototxt: impl AsRef<Path>, weights: Option<&Path>, state: &NetState) -> Result<Net> {
-        let options = LoadOptions {
-            state: state.clone(),
-            ..LoadOptions::default()
-        };
-        Self::load_with(prototxt, weights, &options)
+    /// Reads a prototxt and a caffemodel and builds the TEST-phase net
+    /// (pycaffe's `caffe.Net(prototxt, weights, caffe.TEST)`).
+    pub fn load_with_weights(prototxt: impl AsRef<Path>, weights: impl AsRef<Path>) -> Result<Net> {
+        Self::load_with(prototxt, Some(weights.as_ref()), &LoadOptions::default())
     }
 
-    /// As [`Net::load`], with every load option (the limits apply to reading
-    /// both files too).
+    /// As [`Net::load`], with every load option and optional weights (the
+    /// limits apply to reading both files too).
     pub fn load_with(prototxt: impl AsRef<Path>, weights: Option<&Path>, options: &LoadOptions) -> Result<Net> {
         let reader = caffe_io::Reader::new(options.limits);
         let param = reader.read_prototxt(prototxt.as_ref())?;
@@ -398,6 +442,11 @@ impl Net {
     /// to a size larger than the defaults allow).
     pub fn set_limits(&mut self, limits: Limits) {
         self.limits = limits;
+    }
+
+    /// The layer types the net is set up with.
+    pub fn layer_types(&self) -> &Arc<LayerRegistry> {
+        &self.registry
     }
 
     /// Layers that need params but have none yet.
@@ -469,17 +518,27 @@ impl Net {
                 }
             }
             let known = inputs.len() == layer.bottoms().len();
-            let mut setup = ops::setup(&layer.proto, self.state.phase, known.then_some(&inputs[..]))?;
+            let mut setup = self
+                .registry
+                .setup(&layer.proto, self.state.phase, known.then_some(&inputs[..]))?;
+            check_in_place(layer, &setup.op)?;
+            let mut overridden = false;
             for (slot, given) in setup.tops.iter_mut().zip(&layer.data_shapes) {
                 if given.is_some() {
                     slot.clone_from(given);
+                    overridden = true;
                 }
             }
             // Input and data ops report the shapes their tops really have.
-            match &mut setup.op {
-                Op::Input(p) => p.shapes.clone_from(&setup.tops),
-                Op::Data(p) => p.shapes.clone_from(&setup.tops),
-                _ => {}
+            if overridden {
+                if let Some(p) = setup.op.downcast_ref::<InputParams>() {
+                    let shapes = setup.tops.clone();
+                    let _ = p;
+                    setup.op = Op::new(InputParams { shapes });
+                } else if let Some(p) = setup.op.downcast_ref::<DataParams>() {
+                    let shapes = setup.tops.clone();
+                    setup.op = Op::new(DataParams { shapes, ..p.clone() });
+                }
             }
             self.check_limits(layer, &setup, &mut param_bytes)?;
             for (i, top) in layer.tops().iter().enumerate() {
@@ -554,7 +613,7 @@ impl Net {
                 layer: c.layer.clone(),
                 type_name: c.type_name.clone(),
                 blob: Some(blob.to_string()),
-                supported: ops::SUPPORTED_TYPES,
+                supported: self.registry.type_names(),
             }),
             Some(c) => Err(Error::UnknownShape {
                 blob: blob.to_string(),
@@ -576,7 +635,7 @@ fn elements(shape: &[usize]) -> u64 {
 /// Why a layer's own top has no shape: a data/input layer that does not say,
 /// or a layer of a type this crate does not model.
 fn source_cause(layer: &Layer, top: &str, op: &Op) -> UnknownCause {
-    if matches!(op, Op::Custom { .. }) {
+    if op.is::<Unmodelled>() {
         return UnknownCause {
             layer: layer.name().to_string(),
             type_name: layer.type_name().to_string(),
@@ -602,4 +661,31 @@ fn source_cause(layer: &Layer, top: &str, op: &Op) -> UnknownCause {
         reason,
         custom: false,
     }
+}
+
+/// Refuses a layer written in place (top i == bottom i) whose op does not
+/// compute in place: Caffe would overwrite a bottom it still reads (or
+/// reshape it), so no exact result exists. Unmodelled layers are left to
+/// whoever runs them.
+fn check_in_place(layer: &Layer, op: &Op) -> Result<()> {
+    if op.computes_in_place() || op.is::<Unmodelled>() {
+        return Ok(());
+    }
+    let Some((index, top)) = layer
+        .tops()
+        .iter()
+        .zip(layer.bottoms())
+        .enumerate()
+        .find_map(|(i, (t, b))| (t == b).then_some((i, t)))
+    else {
+        return Ok(());
+    };
+    Err(Error::InvalidParam {
+        layer: layer.name().to_string(),
+        type_name: layer.type_name().to_string(),
+        message: format!(
+            "top {index} '{top}' is also bottom {index}, but this layer type does not compute in place \
+             (it would overwrite an input it still reads); give the top its own name"
+        ),
+    })
 }

@@ -10,7 +10,8 @@ use ndarray::{ArrayD, ArrayViewMutD};
 
 use crate::error::{Error, Result};
 use crate::net::Net;
-use crate::ops::Op;
+use crate::ops::InputParams;
+use crate::registry::Unmodelled;
 use crate::shape::Shape;
 use crate::weights;
 
@@ -104,9 +105,9 @@ impl Net {
     pub fn custom_layers(&self) -> Vec<(&str, &str)> {
         self.layers
             .iter()
-            .filter_map(|l| match l.op() {
-                Op::Custom { type_name } => Some((l.name(), type_name.as_str())),
-                _ => None,
+            .filter_map(|l| {
+                let unmodelled = l.op().downcast_ref::<Unmodelled>()?;
+                Some((l.name(), unmodelled.type_name.as_str()))
             })
             .collect()
     }
@@ -148,7 +149,7 @@ impl Net {
     pub fn inputs(&self) -> Vec<&str> {
         self.layers
             .iter()
-            .filter(|l| matches!(l.op(), Op::Input(_)))
+            .filter(|l| l.op().is::<InputParams>())
             .flat_map(|l| l.tops().iter().map(String::as_str))
             .collect()
     }
@@ -228,7 +229,7 @@ impl Net {
     pub fn reshape_input(&mut self, name: &str, dims: &[usize]) -> Result<()> {
         let found = self.layers.iter().enumerate().find_map(|(i, l)| {
             let top = l.tops().iter().position(|t| t == name)?;
-            matches!(l.op(), Op::Input(_) | Op::Data(_)).then_some((i, top))
+            l.op().is_net_input().then_some((i, top))
         });
         let Some((li, top)) = found else {
             let producer = self.layers.iter().find(|l| l.tops().iter().any(|t| t == name));
@@ -276,7 +277,7 @@ impl Net {
 /// it) when the parameter can say it, else as an override (data layers).
 fn set_input_shape(layer: &mut crate::net::Layer, top: usize, dims: &[usize]) {
     let num_tops = layer.tops().len();
-    if let Op::Input(_) = layer.op() {
+    if layer.op().is::<InputParams>() {
         let shape = caffe_io::proto::BlobShape {
             dim: dims.iter().map(|&d| d as i64).collect(),
         };

@@ -9,7 +9,8 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal, Uniform};
 
-use crate::ops::Op;
+use crate::ops::{BatchNormParams, Neuron, ScaleParams};
+use crate::registry::Op;
 use crate::Net;
 
 /// Standard deviation of synthetic biases.
@@ -34,16 +35,17 @@ fn fill(param: &mut ArrayD<f32>, op: &Op, index: usize, rng: &mut StdRng) {
         let normal = Normal::new(mean, std.max(f32::MIN_POSITIVE)).expect("std is positive and finite");
         param.iter_mut().for_each(|v| *v = normal.sample(rng));
     };
-    match (op, index) {
-        (Op::BatchNorm { .. }, 0) => gaussian(param, 0.0, 0.1, rng),
-        (Op::BatchNorm { .. }, 1) => {
+    let batch_norm = op.is::<BatchNormParams>();
+    match index {
+        0 if batch_norm => gaussian(param, 0.0, 0.1, rng),
+        1 if batch_norm => {
             let uniform = Uniform::new(0.5f32, 1.5).expect("valid range");
             param.iter_mut().for_each(|v| *v = uniform.sample(rng));
         }
-        (Op::BatchNorm { .. }, _) => param.fill(1.0),
-        (Op::Scale(_), 0) => gaussian(param, 1.0, 0.05, rng),
-        (Op::PReLU { .. }, _) => param.fill(0.25),
-        (_, 0) if param.ndim() >= 2 => {
+        _ if batch_norm => param.fill(1.0),
+        0 if op.is::<ScaleParams>() => gaussian(param, 1.0, 0.05, rng),
+        _ if matches!(op.downcast_ref(), Some(Neuron::PReLU { .. })) => param.fill(0.25),
+        0 if param.ndim() >= 2 => {
             let fan_in = param.len() / param.shape()[0].max(1);
             gaussian(param, 0.0, (2.0 / fan_in.max(1) as f32).sqrt(), rng)
         }
@@ -58,7 +60,7 @@ mod tests {
     fn caffenet() -> Net {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../fixtures/models/bvlc_reference_caffenet/deploy.prototxt");
-        let mut net = Net::load(path, None).unwrap();
+        let mut net = Net::load(path).unwrap();
         net.reshape_input("data", &[1, 3, 227, 227]).unwrap();
         net
     }

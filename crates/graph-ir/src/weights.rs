@@ -127,7 +127,7 @@ fn plan(net: &Net, sources: &[SourceLayer<'_>], report: &mut CopyReport) -> Resu
         let target = &net.layers()[ti];
         let count = target.op().param_count();
         // A layer this crate does not model keeps whatever params it is given.
-        let custom = matches!(target.op(), crate::Op::Custom { .. });
+        let custom = target.op().is::<crate::registry::Unmodelled>();
         if custom {
             if !src.shapes.is_empty() {
                 report.copied.push(src.name.to_string());

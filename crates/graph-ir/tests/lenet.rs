@@ -10,16 +10,10 @@ use graph_ir::{passes, Net};
 #[test]
 fn full_conv_weights_equal_caffes_transplant() {
     let digits = fixtures().join("golden/digits");
-    let mut ours = Net::load(
-        digits.join("deploy.prototxt"),
-        Some(&digits.join("lenet_digits.caffemodel")),
-    )
+    let mut ours = Net::load_with_weights(digits.join("deploy.prototxt"), &digits.join("lenet_digits.caffemodel"))
     .unwrap();
     passes::full_conv(&mut ours, "data", &[1, 1, 56, 56]).unwrap();
-    let caffe = Net::load(
-        digits.join("lenet_full_conv.prototxt"),
-        Some(&digits.join("lenet_full_conv.caffemodel")),
-    )
+    let caffe = Net::load_with_weights(digits.join("lenet_full_conv.prototxt"), &digits.join("lenet_full_conv.caffemodel"))
     .unwrap();
     // Caffe's file names the converted layers ip1-conv and ip2-conv: the
     // default "-conv" suffix gives the same names, so layers pair up by name.
@@ -50,7 +44,7 @@ fn full_conv_weights_equal_caffes_transplant() {
 fn loading_lenet_into_the_full_conv_net_ignores_the_fc_layers() {
     // As the tutorial: the renamed layers never receive the fc weights by name.
     let digits = fixtures().join("golden/digits");
-    let mut net = Net::load(digits.join("lenet_full_conv.prototxt"), None).unwrap();
+    let mut net = Net::load(digits.join("lenet_full_conv.prototxt")).unwrap();
     let report = net
         .copy_params_from_file(&digits.join("lenet_digits.caffemodel"))
         .unwrap();

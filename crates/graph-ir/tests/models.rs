@@ -5,8 +5,8 @@
 mod common;
 
 use common::fixtures;
-use graph_ir::ops::{ConvParams, Op};
-use graph_ir::{passes, Error, Net, NetState};
+use graph_ir::ops::{ConvParams, Convolution, PriorBoxParams};
+use graph_ir::{passes, Error, LoadOptions, Net, NetState, Op};
 
 fn blobs(net: &Net) -> Vec<(String, Vec<usize>)> {
     net.blobs().unwrap().into_iter().map(|b| (b.name, b.shape)).collect()
@@ -24,7 +24,7 @@ fn owned<const N: usize>(list: [(&str, &[usize]); N]) -> Vec<(String, Vec<usize>
 }
 
 fn caffenet() -> Net {
-    Net::load(fixtures().join("models/bvlc_reference_caffenet/deploy.prototxt"), None).unwrap()
+    Net::load(fixtures().join("models/bvlc_reference_caffenet/deploy.prototxt")).unwrap()
 }
 
 #[test]
@@ -109,10 +109,7 @@ fn full_conv_caffenet_matches_the_official_full_conv_net() {
             ("fc8", "fc8-conv", &[1, 1][..])
         ]
     );
-    let official = Net::load(
-        fixtures().join("models/net_surgery/bvlc_caffenet_full_conv.prototxt"),
-        None,
-    )
+    let official = Net::load(fixtures().join("models/net_surgery/bvlc_caffenet_full_conv.prototxt"))
     .unwrap();
     let expected_blobs = owned([
         ("data", &[1, 3, 451, 451]),
@@ -144,16 +141,16 @@ fn full_conv_caffenet_matches_the_official_full_conv_net() {
         ]
     );
     assert_eq!(layer_list(&net), layer_list(&official));
-    match net.layer("fc6-conv").unwrap().op() {
-        Op::Convolution(ConvParams {
+    match net.layer("fc6-conv").unwrap().op().downcast_ref() {
+        Some(Convolution(ConvParams {
             kernel, stride, pad, ..
-        }) => {
+        })) => {
             assert_eq!(
                 (kernel.as_slice(), stride.as_slice(), pad.as_slice()),
                 (&[6, 6][..], &[1, 1][..], &[0, 0][..])
             )
         }
-        other => panic!("fc6-conv is {other:?}"),
+        _ => panic!("fc6-conv is {:?}", net.layer("fc6-conv").unwrap().op()),
     }
     // The fc6 weights were reshaped, not copied: same buffer, same order.
     let w = net.param("fc6-conv", 0).unwrap();
@@ -201,7 +198,7 @@ fn fc_to_conv_is_a_reshape_not_a_copy() {
 #[test]
 fn train_val_loads_in_test_phase() {
     let path = fixtures().join("models/bvlc_reference_caffenet/train_val.prototxt");
-    let mut net = Net::load(&path, None).unwrap();
+    let mut net = Net::load(&path).unwrap();
     let types: Vec<&str> = net.layers().iter().map(|l| l.type_name()).collect();
     assert_eq!(types.first(), Some(&"Data"));
     assert_eq!(&types[types.len() - 2..], &["Accuracy", "SoftmaxWithLoss"]);
@@ -229,13 +226,13 @@ fn train_val_loads_in_test_phase() {
     assert!(names.contains(&"label_data_1_split_1".to_string()), "{names:?}");
 
     // TRAIN phase keeps the other data layer and drops Accuracy.
-    let train = Net::load_with_state(
+    let train = Net::load_with(
         &path,
         None,
-        &NetState {
+        &LoadOptions::default().state(NetState {
             phase: caffe_io::proto::Phase::Train,
             ..Default::default()
-        },
+        }),
     )
     .unwrap();
     assert!(train.layers().iter().all(|l| l.type_name() != "Accuracy"));
@@ -244,12 +241,12 @@ fn train_val_loads_in_test_phase() {
 
 #[test]
 fn alexnet_and_googlenet_shapes() {
-    let alexnet = Net::load(fixtures().join("models/bvlc_alexnet/deploy.prototxt"), None).unwrap();
+    let alexnet = Net::load(fixtures().join("models/bvlc_alexnet/deploy.prototxt")).unwrap();
     assert_eq!(alexnet.blob_shape("pool5").unwrap(), &[10, 256, 6, 6]);
     assert_eq!(alexnet.blob_shape("prob").unwrap(), &[10, 1000]);
     assert_eq!(alexnet.param("conv2", 0).unwrap().shape(), &[256, 48, 5, 5]);
 
-    let googlenet = Net::load(fixtures().join("models/bvlc_googlenet/deploy.prototxt"), None).unwrap();
+    let googlenet = Net::load(fixtures().join("models/bvlc_googlenet/deploy.prototxt")).unwrap();
     for (blob, shape) in [
         ("conv1/7x7_s2", &[10, 64, 112, 112][..]),
         ("pool1/3x3_s2", &[10, 64, 56, 56]),
@@ -294,9 +291,7 @@ fn ssd_layer_shapes_follow_the_fork() {
     assert_eq!(net.param("norm", 0).unwrap().shape(), &[6]);
     assert!(net.param("norm", 0).unwrap().iter().all(|&v| v == 1.0));
     assert_eq!(net.param("norm1", 0).unwrap().shape(), &[] as &[usize]);
-    let graph_ir::Op::PriorBox(p) = net.layer("pb").unwrap().op() else {
-        panic!()
-    };
+    let p = net.layer("pb").unwrap().op().downcast_ref::<PriorBoxParams>().expect("a PriorBox op");
     let priors = p.priors(5, 4, 30, 40);
     assert_eq!(priors.len(), 2 * 5 * 4 * 6 * 4);
     // First box: the 8x8 square at the first centre, (0.5 * 40 / 4, 0.5 * 30 / 5) = (5, 3).

@@ -11,7 +11,7 @@ use ndarray::{ArrayD, IxDyn};
 #[test]
 fn remove_dropout_in_place_and_rewired() {
     let case = fixtures().join("golden/public/dropout");
-    let mut net = Net::load(case.join("net.prototxt"), Some(&case.join("net.caffemodel"))).unwrap();
+    let mut net = Net::load_with_weights(case.join("net.prototxt"), &case.join("net.caffemodel")).unwrap();
     let report = passes::remove_dropout(&mut net).unwrap();
     assert_eq!(report.removed, vec!["drop_inplace", "drop"]);
     assert!(report.kept.is_empty());
@@ -21,7 +21,7 @@ fn remove_dropout_in_place_and_rewired() {
     assert_eq!(net.outputs().unwrap(), vec!["conv".to_string()]);
     assert!(net.blob_shape("drop").is_err());
 
-    let mut caffenet = Net::load(fixtures().join("models/bvlc_reference_caffenet/deploy.prototxt"), None).unwrap();
+    let mut caffenet = Net::load(fixtures().join("models/bvlc_reference_caffenet/deploy.prototxt")).unwrap();
     let before = caffenet.blobs().unwrap();
     passes::remove_dropout(&mut caffenet).unwrap();
     assert_eq!(caffenet.blobs().unwrap(), before);
@@ -96,7 +96,7 @@ fn conv2d(x: &ArrayD<f32>, w: &ArrayD<f32>, b: &ArrayD<f32>, pad: usize) -> Arra
 #[test]
 fn fold_batchnorm_reproduces_caffes_output() {
     let case = fixtures().join("golden/public/batchnorm_scale");
-    let mut net = Net::load(case.join("net.prototxt"), Some(&case.join("net.caffemodel"))).unwrap();
+    let mut net = Net::load_with_weights(case.join("net.prototxt"), &case.join("net.caffemodel")).unwrap();
     let folded = passes::fold_batchnorm(&mut net).unwrap();
     // bn1 + scale1 follow conv in place; bn2 normalizes the input, no conv before it.
     assert_eq!(folded.len(), 1);
@@ -194,7 +194,7 @@ fn fold_batchnorm_leaves_shared_outputs_alone() {
 
 #[test]
 fn fc_to_conv_options_select_and_rename() {
-    let mut net = Net::load(fixtures().join("models/bvlc_reference_caffenet/deploy.prototxt"), None).unwrap();
+    let mut net = Net::load(fixtures().join("models/bvlc_reference_caffenet/deploy.prototxt")).unwrap();
     let options = FcToConvOptions {
         suffix: "_c".to_string(),
         layers: Some(vec!["fc6".to_string()]),
@@ -215,7 +215,7 @@ fn fc_to_conv_options_select_and_rename() {
 #[test]
 fn fc_fed_by_a_flat_blob_cannot_become_a_convolution() {
     let case = fixtures().join("golden/public/ip_axis_nobias");
-    let mut net = Net::load(case.join("net.prototxt"), None).unwrap();
+    let mut net = Net::load(case.join("net.prototxt")).unwrap();
     let err = passes::fc_to_conv(&mut net, &Default::default()).unwrap_err();
     assert!(err.to_string().contains("'fc'"), "{err}");
 }

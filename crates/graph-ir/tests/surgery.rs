@@ -26,10 +26,10 @@ fn assert_same_net(a: &Net, b: &Net) {
 fn save_then_reload_is_equal_for_every_golden_case() {
     let dir = tempfile::tempdir().unwrap();
     for case in golden_cases() {
-        let net = Net::load(case.join("net.prototxt"), Some(&case.join("net.caffemodel"))).unwrap();
+        let net = Net::load_with_weights(case.join("net.prototxt"), &case.join("net.caffemodel")).unwrap();
         let (proto, model) = (dir.path().join("net.prototxt"), dir.path().join("net.caffemodel"));
         net.save(&proto, &model).unwrap();
-        let again = Net::load(&proto, Some(&model)).unwrap();
+        let again = Net::load_with_weights(&proto, &model).unwrap();
         assert_same_net(&net, &again);
         // Every caffemodel layer entry carries that layer's params.
         let written = caffe_io::read_caffemodel(&model).unwrap();
@@ -44,7 +44,7 @@ fn save_then_reload_is_equal_for_every_golden_case() {
 fn saving_keeps_fields_that_are_not_modelled() {
     let dir = tempfile::tempdir().unwrap();
     let digits = fixtures().join("golden/digits");
-    let net = Net::load(digits.join("deploy.prototxt"), None).unwrap();
+    let net = Net::load(digits.join("deploy.prototxt")).unwrap();
     net.save(dir.path().join("a.prototxt"), dir.path().join("a.caffemodel"))
         .unwrap();
     let text = std::fs::read_to_string(dir.path().join("a.prototxt")).unwrap();
@@ -55,15 +55,12 @@ fn saving_keeps_fields_that_are_not_modelled() {
 fn full_conv_net_saves_and_reloads() {
     let dir = tempfile::tempdir().unwrap();
     let digits = fixtures().join("golden/digits");
-    let mut net = Net::load(
-        digits.join("deploy.prototxt"),
-        Some(&digits.join("lenet_digits.caffemodel")),
-    )
+    let mut net = Net::load_with_weights(digits.join("deploy.prototxt"), &digits.join("lenet_digits.caffemodel"))
     .unwrap();
     passes::full_conv(&mut net, "data", &[1, 1, 56, 56]).unwrap();
     let (proto, model) = (dir.path().join("fc.prototxt"), dir.path().join("fc.caffemodel"));
     net.save(&proto, &model).unwrap();
-    let again = Net::load(&proto, Some(&model)).unwrap();
+    let again = Net::load_with_weights(&proto, &model).unwrap();
     assert_same_net(&net, &again);
     assert_eq!(again.blob_shape("prob").unwrap(), &[1, 10, 8, 8]);
     assert_eq!(again.layer("ip1-conv").unwrap().type_name(), "Convolution");
@@ -108,7 +105,7 @@ fn loading_weights_moves_the_buffers() {
 
 #[test]
 fn legacy_fc_weights_transplant_into_the_fc_shape() {
-    let mut net = Net::load(fixtures().join("golden/digits/deploy.prototxt"), None).unwrap();
+    let mut net = Net::load(fixtures().join("golden/digits/deploy.prototxt")).unwrap();
     let legacy = BlobProto {
         num: Some(1),
         channels: Some(1),
@@ -148,12 +145,9 @@ fn legacy_fc_weights_transplant_into_the_fc_shape() {
 #[test]
 fn copy_params_from_another_net_by_name() {
     let digits = fixtures().join("golden/digits");
-    let trained = Net::load(
-        digits.join("deploy.prototxt"),
-        Some(&digits.join("lenet_digits.caffemodel")),
-    )
+    let trained = Net::load_with_weights(digits.join("deploy.prototxt"), &digits.join("lenet_digits.caffemodel"))
     .unwrap();
-    let mut fresh = Net::load(digits.join("deploy.prototxt"), None).unwrap();
+    let mut fresh = Net::load(digits.join("deploy.prototxt")).unwrap();
     assert!(fresh.param("conv1", 0).unwrap().iter().all(|&v| v == 0.0));
     let report = fresh.copy_params_from(&trained).unwrap();
     assert_eq!(report.copied, vec!["conv1", "conv2", "ip1", "ip2"]);
@@ -177,7 +171,7 @@ fn copy_params_from_another_net_by_name() {
 
 #[test]
 fn params_are_editable_in_place_and_by_replacement() {
-    let mut net = Net::load(fixtures().join("models/net_surgery/conv.prototxt"), None).unwrap();
+    let mut net = Net::load(fixtures().join("models/net_surgery/conv.prototxt")).unwrap();
     assert_eq!(net.blob_shape("conv").unwrap(), &[1, 3, 96, 96]);
     net.param_mut("conv", 0).unwrap().fill(0.5);
     net.param_mut("conv", 1).unwrap()[[1]] = 2.0;
@@ -218,7 +212,7 @@ fn fillers_initialise_params_without_weights() {
 #[test]
 fn multiple_inputs_reshape_independently() {
     let case = fixtures().join("golden/public/crop");
-    let mut net = Net::load(case.join("net.prototxt"), None).unwrap();
+    let mut net = Net::load(case.join("net.prototxt")).unwrap();
     assert_eq!(net.inputs(), vec!["data", "ref"]);
     net.reshape_input("ref", &[1, 3, 4, 5]).unwrap();
     assert_eq!(net.blob_shape("crop_1off").unwrap(), &[1, 3, 4, 5]);

@@ -78,7 +78,7 @@ fn build(weights: Vec<(String, ArrayD<f32>)>, owned: bool) -> (onnx_export::Mode
 /// Exports a real net: peak memory and time of `export` + `write` against
 /// writing its params' bytes.
 fn bench_net(prototxt: &str, dir: &std::path::Path) {
-    let mut net = graph_ir::Net::load(prototxt, None).expect("the prototxt loads");
+    let mut net = graph_ir::Net::load(prototxt).expect("the prototxt loads");
     // Filler weights of a net without a caffemodel may be untouched zero
     // pages; real values make the memory figures honest.
     let params: Vec<(String, Vec<Vec<usize>>)> = net

@@ -22,15 +22,18 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
-use graph_ir::{Net, Op};
+use graph_ir::registry::AxisFlow;
+use graph_ir::Net;
 
 use crate::builder::{Dim, GraphBuilder, ModelOptions};
 use crate::error::{Error, Result};
 use crate::external::{encode_model_with, write_model_with, WriteOptions, WriteSummary};
 use crate::onnx::tensor_proto::DataType;
 use crate::onnx::ModelProto;
-use crate::ops::{self, LayerCx};
+use crate::lowering::Lowerings;
+use crate::ops::LayerCx;
 use crate::payloads::Payloads;
 
 /// The lowest opset the layer mappings are written for: Softmax along one
@@ -103,6 +106,9 @@ pub struct ExportOptions {
     /// Symbolic height and width, e.g. to run one fully convolutional
     /// export at any image size (see [`SpatialDims`]).
     pub spatial: SpatialDims,
+    /// The ONNX lowering of each op type (default: the built-ins); a program
+    /// that registers a layer type adds its lowering here.
+    pub lowerings: Arc<Lowerings>,
 }
 
 impl Default for ExportOptions {
@@ -113,6 +119,7 @@ impl Default for ExportOptions {
             value_info: true,
             batch: BatchDim::Fixed,
             spatial: SpatialDims::Fixed,
+            lowerings: Lowerings::builtin(),
         }
     }
 }
@@ -262,7 +269,7 @@ pub fn export<'n>(net: &'n Net, options: &ExportOptions) -> Result<Export<'n>> {
                 }
             })
             .collect();
-        if matches!(layer.op(), Op::Input(_) | Op::Data(_)) {
+        if layer.op().is_net_input() {
             // Graph inputs keep their blob names, whoever overwrites them later.
             for (top, shape) in rl.tops.iter().zip(&out_shapes) {
                 let names = spatial_names.get(top.as_str());
@@ -280,7 +287,7 @@ pub fn export<'n>(net: &'n Net, options: &ExportOptions) -> Result<Export<'n>> {
             .zip(&in_shapes)
             .map(|(t, s)| free_of(&free, t, s.len()))
             .collect();
-        let out_free = ops::free_axes(layer.op(), &in_free, &in_shapes, &out_shapes);
+        let out_free = symbolic_axes(layer, &in_free, &in_shapes, &out_shapes)?;
         let mut cx = LayerCx {
             g: &mut g,
             payloads: &mut payloads,
@@ -293,7 +300,7 @@ pub fn export<'n>(net: &'n Net, options: &ExportOptions) -> Result<Export<'n>> {
             in_free,
             out_free,
         };
-        ops::export_layer(&mut cx)?;
+        options.lowerings.lower(&mut cx)?;
         let (outputs, out_free) = (cx.outputs, cx.out_free);
         for ((top, tensor), flags) in rl.tops.iter().zip(outputs).zip(out_free) {
             if flags.contains(&true) {
@@ -401,5 +408,31 @@ fn lookup<'c>(current: &'c HashMap<String, String>, blob: &str, reader: &str) ->
         layer: reader.to_string(),
         type_name: String::new(),
         message: format!("reads blob '{blob}', which no earlier layer produces"),
+    })
+}
+
+/// Which axes of each top follow a symbolic size of the graph inputs, as the
+/// layer's op says; a layer whose op does not say is refused when any of its
+/// bottom axes is symbolic (its nodes would bake in the export-time size).
+fn symbolic_axes(
+    layer: &graph_ir::Layer,
+    in_free: &[Vec<bool>],
+    in_shapes: &[Vec<usize>],
+    out_shapes: &[Vec<usize>],
+) -> Result<Vec<Vec<bool>>> {
+    let flow = AxisFlow {
+        in_free,
+        in_shapes,
+        out_shapes,
+    };
+    if !in_free.iter().any(|f| f.contains(&true)) {
+        return Ok(flow.fixed());
+    }
+    layer.op().symbolic_axes(&flow).ok_or_else(|| Error::Unsupported {
+        layer: layer.name().to_string(),
+        type_name: layer.type_name().to_string(),
+        message: "its bottoms have symbolic axes, but the layer type does not say how its tops follow them \
+                  (LayerOp::symbolic_axes); export with a fixed batch and fixed spatial dims"
+            .to_string(),
     })
 }

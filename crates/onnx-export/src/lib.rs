@@ -6,7 +6,7 @@
 //! models past protobuf's 2 GB limit.
 //!
 //! ```no_run
-//! let net = graph_ir::Net::load("deploy.prototxt", Some("weights.caffemodel".as_ref()))?;
+//! let net = graph_ir::Net::load_with_weights("deploy.prototxt", "weights.caffemodel")?;
 //! let exported = onnx_export::export(&net, &onnx_export::ExportOptions::default())?;
 //! // Weights go from the net to the file without a copy in between.
 //! exported.write("net.onnx".as_ref(), &onnx_export::WriteOptions::default())?;
@@ -20,7 +20,7 @@
 //!
 //! ```no_run
 //! use onnx_export::{export, ExportOptions, SpatialDims, WriteOptions};
-//! let net = graph_ir::Net::load("full_conv.prototxt", Some("full_conv.caffemodel".as_ref()))?;
+//! let net = graph_ir::Net::load_with_weights("full_conv.prototxt", "full_conv.caffemodel")?;
 //! let options = ExportOptions { spatial: SpatialDims::Symbolic, ..Default::default() };
 //! export(&net, &options)?.write("full_conv.onnx".as_ref(), &WriteOptions::default())?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -45,6 +45,7 @@ pub mod builder;
 mod error;
 pub mod export;
 pub mod external;
+mod lowering;
 mod ops;
 pub mod payloads;
 mod sink;
@@ -112,6 +113,8 @@ pub mod onnx {
 
 pub use builder::{ir_version_for_opset, Dim, GraphBuilder, ModelOptions, DEFAULT_OPSET, PRODUCER_NAME};
 pub use error::{Error, Result};
+pub use lowering::{LowerFn, LoweringError, Lowerings};
+pub use ops::LayerCx;
 pub use export::{export, BatchDim, Export, ExportOptions, ExportedBlob, SpatialDims, SymbolicInput};
 pub use external::{
     encode_model, encode_model_with, read_model, write_model, write_model_with, ExternalData, WriteOptions,

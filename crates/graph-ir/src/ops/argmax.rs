@@ -5,8 +5,9 @@
 
 use caffe_io::proto::LayerParameter;
 
-use super::{LayerCtx, Op, Setup};
+use super::{LayerCtx, Setup};
 use crate::error::Result;
+use crate::registry::{AxisFlow, LayerOp, LayerType};
 use crate::shape::{count, Shape};
 
 /// Resolved ArgMax parameters.
@@ -56,7 +57,7 @@ impl ArgMaxParams {
 pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>) -> Result<Setup> {
     let mut params = ArgMaxParams::from_layer(ctx, layer)?;
     let Some(inputs) = bottoms else {
-        return Ok(Setup::unknown(Op::ArgMax(params), ctx.num_tops));
+        return Ok(Setup::unknown(params, ctx.num_tops));
     };
     let input = &inputs[0];
     if input.is_empty() {
@@ -80,5 +81,30 @@ pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<
         }
     }
     let top = params.output_shape(input);
-    Ok(Setup::known(Op::ArgMax(params), vec![top], Vec::new()))
+    Ok(Setup::known(params, vec![top], Vec::new()))
+}
+
+/// `ArgMax`: one bottom, one top.
+pub(crate) const TYPE: LayerType = LayerType::new(&["ArgMax"], setup);
+
+impl LayerOp for ArgMaxParams {
+    /// The reduced axis becomes `top_k` long; the others follow the bottom.
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        let axis = self
+            .axis
+            .and_then(|a| crate::shape::canonical_axis(a, flow.in_shapes.first()?.len()));
+        Some(match axis {
+            Some(axis) => flow
+                .same_as_bottom(0)
+                .into_iter()
+                .map(|mut f| {
+                    if let Some(v) = f.get_mut(axis) {
+                        *v = false;
+                    }
+                    f
+                })
+                .collect(),
+            None => flow.fixed(),
+        })
+    }
 }

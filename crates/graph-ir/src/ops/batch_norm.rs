@@ -5,8 +5,9 @@
 
 use caffe_io::proto::{LayerParameter, Phase};
 
-use super::{LayerCtx, Op, ParamInit, Setup};
+use super::{LayerCtx, ParamInit, Setup};
 use crate::error::Result;
+use crate::registry::{AxisFlow, LayerOp, LayerType};
 use crate::shape::Shape;
 
 /// Resolved BatchNorm parameters.
@@ -45,7 +46,7 @@ impl BatchNormParams {
 pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>) -> Result<Setup> {
     let params = BatchNormParams::from_layer(ctx, layer)?;
     let Some(inputs) = bottoms else {
-        return Ok(Setup::unknown(Op::BatchNorm(params), ctx.num_tops));
+        return Ok(Setup::unknown(params, ctx.num_tops));
     };
     if inputs[0].is_empty() {
         return Err(ctx.shape_error(inputs, "BatchNorm needs an input with at least 1 axis"));
@@ -54,5 +55,20 @@ pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<
         .into_iter()
         .map(|shape| ParamInit { shape, fill: 0.0 })
         .collect();
-    Ok(Setup::known(Op::BatchNorm(params), vec![inputs[0].clone()], inits))
+    Ok(Setup::known(params, vec![inputs[0].clone()], inits))
+}
+
+/// `BatchNorm`: one bottom, one top, three params (mean, variance, scale factor).
+pub(crate) const TYPE: LayerType = LayerType::new(&["BatchNorm"], setup);
+
+impl LayerOp for BatchNormParams {
+    fn param_count(&self) -> usize {
+        3
+    }
+    fn computes_in_place(&self) -> bool {
+        true
+    }
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.same_as_bottom(0))
+    }
 }

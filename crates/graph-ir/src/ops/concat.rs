@@ -5,9 +5,20 @@
 
 use caffe_io::proto::LayerParameter;
 
-use super::{LayerCtx, Op, Setup};
+use super::{LayerCtx, Setup};
 use crate::error::Result;
+use crate::registry::{Arity, AxisFlow, LayerOp, LayerType};
 use crate::shape::{fmt_shape, Shape};
+
+/// `Concat` along `axis` (resolved when the shapes are known).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Concat {
+    pub axis: i32,
+}
+
+/// `Split` written in the prototxt (Caffe's automatic splits are not layers here).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Split;
 
 /// Resolved Slice parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,7 +62,7 @@ pub(crate) fn setup_concat(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: 
     let p = layer.concat_param.unwrap_or_default();
     let axis = legacy_axis(ctx, p.axis, p.concat_dim, ("axis", "concat_dim"), bottoms)?;
     let Some(inputs) = bottoms else {
-        return Ok(Setup::unknown(Op::Concat { axis }, ctx.num_tops));
+        return Ok(Setup::unknown(Concat { axis }, ctx.num_tops));
     };
     let a = axis as usize;
     let mut top = inputs[0].clone();
@@ -69,7 +80,7 @@ pub(crate) fn setup_concat(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: 
         }
         top[a] += s[a];
     }
-    Ok(Setup::known(Op::Concat { axis }, vec![top], Vec::new()))
+    Ok(Setup::known(Concat { axis }, vec![top], Vec::new()))
 }
 
 pub(crate) fn setup_slice(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>) -> Result<Setup> {
@@ -78,7 +89,7 @@ pub(crate) fn setup_slice(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: O
     let written: Vec<usize> = p.slice_point.iter().map(|&v| v as usize).collect();
     let Some(inputs) = bottoms else {
         return Ok(Setup::unknown(
-            Op::Slice(SliceParams { axis, points: written }),
+            SliceParams { axis, points: written },
             ctx.num_tops,
         ));
     };
@@ -125,7 +136,7 @@ pub(crate) fn setup_slice(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: O
         tops.push(s);
         start = end;
     }
-    Ok(Setup::known(Op::Slice(SliceParams { axis, points }), tops, Vec::new()))
+    Ok(Setup::known(SliceParams { axis, points }, tops, Vec::new()))
 }
 
 pub(crate) fn setup_split(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>) -> Result<Setup> {
@@ -133,11 +144,37 @@ pub(crate) fn setup_split(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: O
         return Err(ctx.invalid("Split does not allow in-place computation"));
     }
     let Some(inputs) = bottoms else {
-        return Ok(Setup::unknown(Op::Split, ctx.num_tops));
+        return Ok(Setup::unknown(Split, ctx.num_tops));
     };
     Ok(Setup::known(
-        Op::Split,
+        Split,
         vec![inputs[0].clone(); ctx.num_tops],
         Vec::new(),
     ))
+}
+
+/// `Concat`: any number of bottoms, one top.
+pub(crate) const CONCAT: LayerType = LayerType::new(&["Concat"], setup_concat).bottoms(Arity::AtLeast(1));
+/// `Slice`: one bottom, one top per part.
+pub(crate) const SLICE: LayerType = LayerType::new(&["Slice"], setup_slice).tops(Arity::AtLeast(1));
+/// `Split`: one bottom copied to every top.
+pub(crate) const SPLIT: LayerType = LayerType::new(&["Split"], setup_split).tops(Arity::AtLeast(1));
+
+impl LayerOp for Concat {
+    /// An axis of the top is symbolic when that axis of any bottom is.
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.any_bottom())
+    }
+}
+
+impl LayerOp for SliceParams {
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.same_as_bottom(0))
+    }
+}
+
+impl LayerOp for Split {
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.same_as_bottom(0))
+    }
 }

@@ -5,8 +5,9 @@
 
 use caffe_io::proto::LayerParameter;
 
-use super::{check_same_shapes, filler_value, LayerCtx, Op, ParamInit, Setup};
+use super::{check_same_shapes, filler_value, LayerCtx, ParamInit, Setup};
 use crate::error::Result;
+use crate::registry::{Arity, AxisFlow, LayerOp, LayerType};
 use crate::shape::Shape;
 
 /// Resolved convolution parameters; the lists have one entry per spatial axis.
@@ -179,18 +180,59 @@ fn axis_values(
     }
 }
 
+/// `Convolution`: one top per bottom, all bottoms of one shape, sharing the weights.
+pub(crate) const CONVOLUTION: LayerType = LayerType::new(&["Convolution"], setup_convolution)
+    .bottoms(Arity::AtLeast(1))
+    .tops(Arity::SameAsBottoms);
+/// `Deconvolution`: as Convolution.
+pub(crate) const DECONVOLUTION: LayerType = LayerType::new(&["Deconvolution"], setup_deconvolution)
+    .bottoms(Arity::AtLeast(1))
+    .tops(Arity::SameAsBottoms);
+
+/// `Convolution` with its resolved parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Convolution(pub ConvParams);
+
+/// `Deconvolution` (weights are `(C_in, num_output / group, k...)`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deconvolution(pub ConvParams);
+
+impl LayerOp for Convolution {
+    fn param_count(&self) -> usize {
+        1 + usize::from(self.0.bias_term)
+    }
+
+    /// One top per bottom, each with its own bottom's symbolic axes.
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.per_bottom())
+    }
+}
+
+impl LayerOp for Deconvolution {
+    fn param_count(&self) -> usize {
+        1 + usize::from(self.0.bias_term)
+    }
+
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.per_bottom())
+    }
+}
+
+fn setup_convolution(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>) -> Result<Setup> {
+    setup(ctx, layer, bottoms, false)
+}
+
+fn setup_deconvolution(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>) -> Result<Setup> {
+    setup(ctx, layer, bottoms, true)
+}
+
 /// Sets up a Convolution (`deconv == false`) or Deconvolution layer.
-pub(crate) fn setup(
-    ctx: &LayerCtx<'_>,
-    layer: &LayerParameter,
-    bottoms: Option<&[Shape]>,
-    deconv: bool,
-) -> Result<Setup> {
-    let wrap = |p: ConvParams| {
+fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>, deconv: bool) -> Result<Setup> {
+    let wrap = |p: ConvParams| -> super::Op {
         if deconv {
-            Op::Deconvolution(p)
+            Deconvolution(p).into()
         } else {
-            Op::Convolution(p)
+            Convolution(p).into()
         }
     };
     let Some(inputs) = bottoms else {

@@ -4,8 +4,9 @@
 
 use caffe_io::proto::LayerParameter;
 
-use super::{LayerCtx, Op, Setup};
+use super::{LayerCtx, Setup};
 use crate::error::Result;
+use crate::registry::{Arity, AxisFlow, LayerOp, LayerType};
 use crate::shape::Shape;
 
 /// Resolved Crop parameters.
@@ -26,7 +27,7 @@ pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<
             axis: p.axis(),
             offsets: written,
         };
-        return Ok(Setup::unknown(Op::Crop(params), ctx.num_tops));
+        return Ok(Setup::unknown(params, ctx.num_tops));
     };
     let (data, reference) = (&inputs[0], &inputs[1]);
     let ndim = data.len();
@@ -68,5 +69,26 @@ pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<
         axis: axis as i32,
         offsets,
     };
-    Ok(Setup::known(Op::Crop(params), vec![top], Vec::new()))
+    Ok(Setup::known(params, vec![top], Vec::new()))
+}
+
+/// `Crop`: bottom 0 cut to bottom 1's size on the axes from `axis` on.
+pub(crate) const TYPE: LayerType = LayerType::new(&["Crop"], setup).bottoms(Arity::Exactly(2));
+
+impl LayerOp for CropParams {
+    /// The cropped axes take bottom 1's size, the others bottom 0's.
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(
+            flow.out_shapes
+                .iter()
+                .map(|s| {
+                    let from = crate::shape::canonical_axis(self.axis, s.len()).unwrap_or(0);
+                    let (f0, f1) = (flow.bottom_flags(0, s.len()), flow.in_free.get(1).cloned().unwrap_or_default());
+                    (0..s.len())
+                        .map(|a| if a >= from { f1.get(a) == Some(&true) } else { f0[a] })
+                        .collect()
+                })
+                .collect(),
+        )
+    }
 }

@@ -12,8 +12,9 @@
 use caffe_io::blob::dims_to_shape;
 use caffe_io::proto::LayerParameter;
 
-use super::{LayerCtx, Op, Setup};
+use super::{LayerCtx, Setup};
 use crate::error::Result;
+use crate::registry::{Arity, AxisFlow, LayerOp, LayerType};
 use crate::shape::Shape;
 
 /// Which data layer.
@@ -121,12 +122,30 @@ fn dummy_shapes(ctx: &LayerCtx<'_>, layer: &LayerParameter) -> Result<Vec<Option
     Ok(shapes)
 }
 
-pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter) -> Result<Setup> {
+fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, _bottoms: Option<&[Shape]>) -> Result<Setup> {
     let params = DataParams::from_layer(ctx, layer)?;
     let tops = params.shapes.clone();
     Ok(Setup {
-        op: Op::Data(params),
+        op: params.into(),
         tops,
         params: Some(Vec::new()),
     })
+}
+
+/// The data layers with no label top, or as many tops as they declare.
+pub(crate) const TYPE: LayerType = LayerType::new(&["HDF5Data", "DummyData"], setup)
+    .bottoms(Arity::Exactly(0))
+    .tops(Arity::AtLeast(1));
+/// The data layers with a data top and an optional label top.
+pub(crate) const TYPE_WITH_LABEL: LayerType = LayerType::new(&["Data", "ImageData", "WindowData", "MemoryData"], setup)
+    .bottoms(Arity::Exactly(0))
+    .tops(Arity::Between(1, 2));
+
+impl LayerOp for DataParams {
+    fn is_net_input(&self) -> bool {
+        true
+    }
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.fixed())
+    }
 }

@@ -4,8 +4,9 @@
 use caffe_io::proto::eltwise_parameter::EltwiseOp as ProtoOp;
 use caffe_io::proto::LayerParameter;
 
-use super::{check_same_shapes, LayerCtx, Op, Setup};
+use super::{check_same_shapes, LayerCtx, Setup};
 use crate::error::Result;
+use crate::registry::{Arity, AxisFlow, LayerOp, LayerType};
 use crate::shape::Shape;
 
 /// The element-wise operation.
@@ -55,8 +56,18 @@ impl EltwiseParams {
 pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>) -> Result<Setup> {
     let params = EltwiseParams::from_layer(ctx, layer)?;
     let Some(inputs) = bottoms else {
-        return Ok(Setup::unknown(Op::Eltwise(params), ctx.num_tops));
+        return Ok(Setup::unknown(params, ctx.num_tops));
     };
     check_same_shapes(ctx, inputs)?;
-    Ok(Setup::known(Op::Eltwise(params), vec![inputs[0].clone()], Vec::new()))
+    Ok(Setup::known(params, vec![inputs[0].clone()], Vec::new()))
+}
+
+/// `Eltwise`: two or more bottoms of one shape, one top.
+pub(crate) const TYPE: LayerType = LayerType::new(&["Eltwise"], setup).bottoms(Arity::AtLeast(2));
+
+impl LayerOp for EltwiseParams {
+    /// An axis of the top is symbolic when that axis of any bottom is.
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.any_bottom())
+    }
 }

@@ -7,9 +7,32 @@
 
 use caffe_io::proto::LayerParameter;
 
-use super::{filler_value, LayerCtx, Op, ParamInit, Setup};
+use super::{filler_value, LayerCtx, ParamInit, Setup};
 use crate::error::Result;
+use crate::registry::{AxisFlow, LayerOp, LayerType};
 use crate::shape::Shape;
+
+/// `Embed`: rows of a `(input_dim, num_output)` table picked by the input's values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embed {
+    pub num_output: usize,
+    pub input_dim: usize,
+    pub bias_term: bool,
+}
+
+/// `Embed`: one bottom, one top.
+pub(crate) const TYPE: LayerType = LayerType::new(&["Embed"], setup);
+
+impl LayerOp for Embed {
+    fn param_count(&self) -> usize {
+        1 + usize::from(self.bias_term)
+    }
+
+    /// The leading axes are the bottom's; `num_output` is appended.
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.leading_of_bottom(0))
+    }
+}
 
 pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>) -> Result<Setup> {
     let p = layer.embed_param.clone().unwrap_or_default();
@@ -19,7 +42,7 @@ pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<
             "embed_param.num_output ({num_output}) and input_dim ({input_dim}) must be given and positive"
         )));
     }
-    let op = Op::Embed {
+    let op = Embed {
         num_output,
         input_dim,
         bias_term,

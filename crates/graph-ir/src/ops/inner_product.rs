@@ -5,8 +5,9 @@
 
 use caffe_io::proto::LayerParameter;
 
-use super::{filler_value, LayerCtx, Op, ParamInit, Setup};
+use super::{filler_value, LayerCtx, ParamInit, Setup};
 use crate::error::Result;
+use crate::registry::{AxisFlow, LayerOp, LayerType};
 use crate::shape::{count, Shape};
 
 /// Resolved InnerProduct parameters.
@@ -57,7 +58,7 @@ impl InnerProductParams {
 pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>) -> Result<Setup> {
     let mut params = InnerProductParams::from_layer(layer);
     let Some(inputs) = bottoms else {
-        return Ok(Setup::unknown(Op::InnerProduct(params), ctx.num_tops));
+        return Ok(Setup::unknown(params, ctx.num_tops));
     };
     let axis = ctx.axis(params.axis, inputs, 0, "inner_product_param.axis")?;
     params.axis = axis as i32;
@@ -75,5 +76,20 @@ pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<
         .zip(fills)
         .map(|(shape, fill)| ParamInit { shape, fill })
         .collect();
-    Ok(Setup::known(Op::InnerProduct(params), vec![top], inits))
+    Ok(Setup::known(params, vec![top], inits))
+}
+
+/// `InnerProduct`: one bottom, one top.
+pub(crate) const TYPE: LayerType = LayerType::new(&["InnerProduct"], setup);
+
+impl LayerOp for InnerProductParams {
+    fn param_count(&self) -> usize {
+        1 + usize::from(self.bias_term)
+    }
+
+    /// Fixed: the weights fix the flattened size (the exporter refuses a
+    /// symbolic axis that is flattened).
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.fixed())
+    }
 }

@@ -5,8 +5,9 @@
 use caffe_io::blob::dims_to_shape;
 use caffe_io::proto::LayerParameter;
 
-use super::{LayerCtx, Op, Setup};
+use super::{LayerCtx, Setup};
 use crate::error::Result;
+use crate::registry::{Arity, AxisFlow, LayerOp, LayerType};
 use crate::shape::Shape;
 
 /// The declared shape of each top (None when the layer declares none).
@@ -43,12 +44,26 @@ impl InputParams {
     }
 }
 
-pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter) -> Result<Setup> {
+fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, _bottoms: Option<&[Shape]>) -> Result<Setup> {
     let params = InputParams::from_layer(ctx, layer)?;
     let tops = params.shapes.clone();
     Ok(Setup {
-        op: Op::Input(params),
+        op: params.into(),
         tops,
         params: Some(Vec::new()),
     })
+}
+
+/// `Input`: no bottom, one or more tops.
+pub(crate) const TYPE: LayerType = LayerType::new(&["Input"], setup)
+    .bottoms(Arity::Exactly(0))
+    .tops(Arity::AtLeast(1));
+
+impl LayerOp for InputParams {
+    fn is_net_input(&self) -> bool {
+        true
+    }
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.fixed())
+    }
 }

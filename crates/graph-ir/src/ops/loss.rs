@@ -5,25 +5,34 @@
 
 use caffe_io::proto::LayerParameter;
 
-use super::{LayerCtx, Op, Setup};
+use super::{LayerCtx, Setup};
 use crate::error::Result;
+use crate::registry::{Arity, AxisFlow, LayerOp, LayerType};
 use crate::shape::{count, Shape};
 
-/// Loss layer types this crate knows.
-pub const LOSS_TYPES: &[&str] = &[
-    "SoftmaxWithLoss",
-    "EuclideanLoss",
-    "SigmoidCrossEntropyLoss",
-    "HingeLoss",
-    "InfogainLoss",
-    "MultinomialLogisticLoss",
-    "ContrastiveLoss",
-];
-
-/// True for the loss layer types of [`LOSS_TYPES`].
-pub fn is_loss(type_name: &str) -> bool {
-    LOSS_TYPES.contains(&type_name)
-}
+/// The losses of a prediction and a label, with an optional scalar top.
+pub(crate) const LOSS: LayerType = LayerType::new(
+    &["EuclideanLoss", "SigmoidCrossEntropyLoss", "HingeLoss", "MultinomialLogisticLoss"],
+    setup_loss,
+)
+.bottoms(Arity::Exactly(2))
+.tops(Arity::Between(0, 1));
+/// `SoftmaxWithLoss`: its optional second top is the softmax.
+pub(crate) const SOFTMAX_WITH_LOSS: LayerType = LayerType::new(&["SoftmaxWithLoss"], setup_loss)
+    .bottoms(Arity::Exactly(2))
+    .tops(Arity::Between(0, 2));
+/// `InfogainLoss`: the infogain matrix may be a third bottom.
+pub(crate) const INFOGAIN_LOSS: LayerType = LayerType::new(&["InfogainLoss"], setup_loss)
+    .bottoms(Arity::Between(2, 3))
+    .tops(Arity::Between(0, 1));
+/// `ContrastiveLoss`: two features and a similarity label.
+pub(crate) const CONTRASTIVE_LOSS: LayerType = LayerType::new(&["ContrastiveLoss"], setup_loss)
+    .bottoms(Arity::Exactly(3))
+    .tops(Arity::Between(0, 1));
+/// `Accuracy`: predictions and labels; per-class accuracies as a second top.
+pub(crate) const ACCURACY: LayerType = LayerType::new(&["Accuracy"], setup_accuracy)
+    .bottoms(Arity::Exactly(2))
+    .tops(Arity::Between(1, 2));
 
 /// A loss layer.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,7 +57,7 @@ pub(crate) fn setup_loss(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Op
         ignore_label: layer.loss_param.as_ref().and_then(|p| p.ignore_label),
     };
     let Some(inputs) = bottoms else {
-        return Ok(Setup::unknown(Op::Loss(params), ctx.num_tops));
+        return Ok(Setup::unknown(params, ctx.num_tops));
     };
     if inputs[0].first() != inputs[1].first() {
         return Err(ctx.shape_error(inputs, "the data and label should have the same first dimension"));
@@ -58,7 +67,7 @@ pub(crate) fn setup_loss(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Op
         tops.push(inputs[0].clone());
     }
     tops.truncate(ctx.num_tops);
-    Ok(Setup::known(Op::Loss(params), tops, Vec::new()))
+    Ok(Setup::known(params, tops, Vec::new()))
 }
 
 pub(crate) fn setup_accuracy(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>) -> Result<Setup> {
@@ -69,7 +78,7 @@ pub(crate) fn setup_accuracy(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms
         ignore_label: p.ignore_label,
     };
     let Some(inputs) = bottoms else {
-        return Ok(Setup::unknown(Op::Accuracy(params), ctx.num_tops));
+        return Ok(Setup::unknown(params, ctx.num_tops));
     };
     let axis = ctx.axis(params.axis, inputs, 0, "accuracy_param.axis")?;
     let (pred, label) = (&inputs[0], &inputs[1]);
@@ -82,5 +91,18 @@ pub(crate) fn setup_accuracy(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms
     if ctx.num_tops > 1 {
         tops.push(vec![pred[axis]]);
     }
-    Ok(Setup::known(Op::Accuracy(params), tops, Vec::new()))
+    Ok(Setup::known(params, tops, Vec::new()))
+}
+
+impl LayerOp for LossParams {
+    /// Fixed: a scalar.
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.fixed())
+    }
+}
+
+impl LayerOp for AccuracyParams {
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.fixed())
+    }
 }

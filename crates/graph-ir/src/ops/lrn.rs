@@ -5,8 +5,9 @@
 use caffe_io::proto::lrn_parameter::NormRegion as ProtoRegion;
 use caffe_io::proto::LayerParameter;
 
-use super::{LayerCtx, Op, Setup};
+use super::{LayerCtx, Setup};
 use crate::error::Result;
+use crate::registry::{AxisFlow, LayerOp, LayerType};
 use crate::shape::Shape;
 
 /// Which neighbourhood LRN sums over.
@@ -62,8 +63,20 @@ impl LrnParams {
 pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>) -> Result<Setup> {
     let params = LrnParams::from_layer(ctx, layer)?;
     let Some(inputs) = bottoms else {
-        return Ok(Setup::unknown(Op::Lrn(params), ctx.num_tops));
+        return Ok(Setup::unknown(params, ctx.num_tops));
     };
     let top = params.output_shape(ctx, inputs)?;
-    Ok(Setup::known(Op::Lrn(params), vec![top], Vec::new()))
+    Ok(Setup::known(params, vec![top], Vec::new()))
+}
+
+/// `LRN`: one bottom, one top.
+pub(crate) const TYPE: LayerType = LayerType::new(&["LRN"], setup);
+
+impl LayerOp for LrnParams {
+    fn computes_in_place(&self) -> bool {
+        true
+    }
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.same_as_bottom(0))
+    }
 }

@@ -8,8 +8,9 @@
 
 use caffe_io::proto::LayerParameter;
 
-use super::{LayerCtx, Op, Setup};
+use super::{LayerCtx, Setup};
 use crate::error::Result;
+use crate::registry::{AxisFlow, LayerOp, LayerType};
 use crate::shape::Shape;
 
 /// `mvn_param` with Caffe's defaults applied.
@@ -37,10 +38,22 @@ pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<
         eps: p.eps(),
     };
     let Some(inputs) = bottoms else {
-        return Ok(Setup::unknown(Op::Mvn(params), ctx.num_tops));
+        return Ok(Setup::unknown(params, ctx.num_tops));
     };
     if inputs[0].len() > 4 {
         return Err(ctx.shape_error(inputs, "MVN reads its input as N x C x H x W: at most 4 axes"));
     }
-    Ok(Setup::known(Op::Mvn(params), vec![inputs[0].clone()], Vec::new()))
+    Ok(Setup::known(params, vec![inputs[0].clone()], Vec::new()))
+}
+
+/// `MVN`: one bottom, one top.
+pub(crate) const TYPE: LayerType = LayerType::new(&["MVN"], setup);
+
+impl LayerOp for MvnParams {
+    fn computes_in_place(&self) -> bool {
+        true
+    }
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.same_as_bottom(0))
+    }
 }

@@ -7,8 +7,9 @@
 
 use caffe_io::proto::LayerParameter;
 
-use super::{filler_value, LayerCtx, Op, ParamInit, Setup};
+use super::{filler_value, LayerCtx, ParamInit, Setup};
 use crate::error::Result;
+use crate::registry::{AxisFlow, LayerOp, LayerType};
 use crate::shape::Shape;
 
 /// `norm_param` with the SSD fork's defaults applied.
@@ -27,7 +28,7 @@ pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<
         eps: p.eps(),
     };
     let Some(inputs) = bottoms else {
-        return Ok(Setup::unknown(Op::Normalize(params), ctx.num_tops));
+        return Ok(Setup::unknown(params, ctx.num_tops));
     };
     let input = &inputs[0];
     if !(2..=4).contains(&input.len()) {
@@ -41,5 +42,20 @@ pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<
         },
         fill: filler_value(p.scale_filler.as_ref(), 1.0),
     };
-    Ok(Setup::known(Op::Normalize(params), vec![input.clone()], vec![scale]))
+    Ok(Setup::known(params, vec![input.clone()], vec![scale]))
+}
+
+/// `Normalize` (SSD fork): one bottom, one top, one scale param.
+pub(crate) const TYPE: LayerType = LayerType::new(&["Normalize"], setup);
+
+impl LayerOp for NormalizeParams {
+    fn param_count(&self) -> usize {
+        1
+    }
+    fn computes_in_place(&self) -> bool {
+        true
+    }
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.same_as_bottom(0))
+    }
 }

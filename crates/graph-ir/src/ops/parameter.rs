@@ -3,11 +3,30 @@
 
 use caffe_io::proto::LayerParameter;
 
-use super::{LayerCtx, Op, ParamInit, Setup};
+use super::{LayerCtx, ParamInit, Setup};
 use crate::error::Result;
+use crate::registry::{Arity, AxisFlow, LayerOp, LayerType};
 use crate::shape::Shape;
 
-pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter) -> Result<Setup> {
+/// `Parameter`: its learnable blob, of `shape`, as its top.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parameter {
+    pub shape: Vec<usize>,
+}
+
+/// `Parameter`: no bottom, one top.
+pub(crate) const TYPE: LayerType = LayerType::new(&["Parameter"], setup).bottoms(Arity::Exactly(0));
+
+impl LayerOp for Parameter {
+    fn param_count(&self) -> usize {
+        1
+    }
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.fixed())
+    }
+}
+
+fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, _bottoms: Option<&[Shape]>) -> Result<Setup> {
     let Some(shape) = layer.parameter_param.as_ref().and_then(|p| p.shape.as_ref()) else {
         return Err(ctx.invalid("parameter_param.shape is required"));
     };
@@ -16,7 +35,7 @@ pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter) -> Result<Setup>
         .iter()
         .map(|&d| usize::try_from(d).map_err(|_| ctx.invalid(format!("parameter_param.shape has a negative dim {d}"))))
         .collect::<Result<_>>()?;
-    let op = Op::Parameter { shape: shape.clone() };
+    let op = Parameter { shape: shape.clone() };
     Ok(Setup::known(
         op,
         vec![shape.clone()],

@@ -4,9 +4,36 @@
 
 use caffe_io::proto::LayerParameter;
 
-use super::{LayerCtx, Op, Setup};
+use super::{LayerCtx, Setup};
 use crate::error::Result;
+use crate::registry::{AxisFlow, LayerOp, LayerType};
 use crate::shape::Shape;
+
+/// `Permute` (SSD fork): the axes in `order` (complete once shapes are known).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Permute {
+    pub order: Vec<usize>,
+}
+
+/// `Permute`: one bottom, one top.
+pub(crate) const TYPE: LayerType = LayerType::new(&["Permute"], setup);
+
+impl LayerOp for Permute {
+    /// Each top axis is the bottom axis it came from.
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        let f = flow.in_free.first().cloned().unwrap_or_default();
+        Some(
+            flow.out_shapes
+                .iter()
+                .map(|s| {
+                    (0..s.len())
+                        .map(|a| self.order.get(a).and_then(|&o| f.get(o)) == Some(&true))
+                        .collect()
+                })
+                .collect(),
+        )
+    }
+}
 
 pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>) -> Result<Setup> {
     let written: Vec<usize> = layer
@@ -14,7 +41,7 @@ pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<
         .as_ref()
         .map_or_else(Vec::new, |p| p.order.iter().map(|&o| o as usize).collect());
     let Some(inputs) = bottoms else {
-        return Ok(Setup::unknown(Op::Permute { order: written }, ctx.num_tops));
+        return Ok(Setup::unknown(Permute { order: written }, ctx.num_tops));
     };
     let ndim = inputs[0].len();
     let mut order = Vec::with_capacity(ndim);
@@ -32,5 +59,5 @@ pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<
     }
     order.extend((0..ndim).filter(|a| !written.contains(a)));
     let top = order.iter().map(|&a| inputs[0][a]).collect();
-    Ok(Setup::known(Op::Permute { order }, vec![top], Vec::new()))
+    Ok(Setup::known(Permute { order }, vec![top], Vec::new()))
 }

@@ -7,8 +7,9 @@
 use caffe_io::proto::pooling_parameter::{PoolMethod as ProtoMethod, RoundMode as ProtoRound};
 use caffe_io::proto::LayerParameter;
 
-use super::{LayerCtx, Op, Setup};
+use super::{LayerCtx, Setup};
 use crate::error::Result;
+use crate::registry::{Arity, AxisFlow, LayerOp, LayerType};
 use crate::shape::Shape;
 
 /// Pooling method.
@@ -199,13 +200,13 @@ pub fn pooled_size(
 pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>) -> Result<Setup> {
     let mut params = PoolParams::from_layer(ctx, layer)?;
     let Some(inputs) = bottoms else {
-        return Ok(Setup::unknown(Op::Pooling(params), ctx.num_tops));
+        return Ok(Setup::unknown(params, ctx.num_tops));
     };
     params.resolve(&inputs[0]);
     let top = params.output_shape(ctx, inputs)?;
     // A second top (MAX only) is the argmax mask, shaped like the output.
     let tops = vec![top; ctx.num_tops];
-    Ok(Setup::known(Op::Pooling(params), tops, Vec::new()))
+    Ok(Setup::known(params, tops, Vec::new()))
 }
 
 #[cfg(test)]
@@ -232,5 +233,19 @@ mod tests {
         assert_eq!(pooled_size(6, 2, 2, 1, RoundMode::Ceil, true), Some(4));
         // H=4, k=2, s=3, p=1: ceil(4/3)+1 = 3; (3-1)*3 = 6 >= 5: clipped to 2.
         assert_eq!(pooled_size(4, 2, 3, 1, RoundMode::Ceil, true), Some(2));
+    }
+}
+
+/// `Pooling`: one bottom; MAX pooling may give the argmax mask as a second top.
+pub(crate) const TYPE: LayerType = LayerType::new(&["Pooling"], setup).tops(Arity::Between(1, 2));
+
+impl LayerOp for PoolParams {
+    /// The bottom's axes; a global pooling's spatial axes are 1.
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        let mut flags = flow.same_as_bottom(0);
+        if self.global {
+            flags.iter_mut().for_each(|f| f.iter_mut().skip(2).for_each(|v| *v = false));
+        }
+        Some(flags)
     }
 }

@@ -12,8 +12,9 @@
 
 use caffe_io::proto::LayerParameter;
 
-use super::{LayerCtx, Op, Setup};
+use super::{LayerCtx, Setup};
 use crate::error::Result;
+use crate::registry::{Arity, AxisFlow, LayerOp, LayerType};
 use crate::shape::Shape;
 
 /// `prior_box_param` checked and expanded as in Caffe's `LayerSetUp`.
@@ -184,7 +185,7 @@ fn params_from_layer(ctx: &LayerCtx<'_>, layer: &LayerParameter) -> Result<Prior
 pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>) -> Result<Setup> {
     let params = params_from_layer(ctx, layer)?;
     let Some(inputs) = bottoms else {
-        return Ok(Setup::unknown(Op::PriorBox(params), ctx.num_tops));
+        return Ok(Setup::unknown(params, ctx.num_tops));
     };
     if inputs.iter().any(|s| s.len() != 4) {
         return Err(ctx.shape_error(inputs, "PriorBox takes a feature map and an image, both N x C x H x W"));
@@ -194,5 +195,16 @@ pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<
         .and_then(|n| n.checked_mul(params.num_priors() * 4))
         .filter(|&n| n > 0)
         .ok_or_else(|| ctx.shape_error(inputs, "the feature map gives no (or too many) prior boxes"))?;
-    Ok(Setup::known(Op::PriorBox(params), vec![vec![1, 2, count]], Vec::new()))
+    Ok(Setup::known(params, vec![vec![1, 2, count]], Vec::new()))
+}
+
+/// `PriorBox` (SSD fork): the feature map and the image, one top.
+pub(crate) const TYPE: LayerType = LayerType::new(&["PriorBox"], setup).bottoms(Arity::Exactly(2));
+
+impl LayerOp for PriorBoxParams {
+    /// Fixed: the boxes are a constant of the export-time sizes (the
+    /// exporter refuses symbolic sizes).
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.fixed())
+    }
 }

@@ -6,8 +6,9 @@
 use caffe_io::proto::reduction_parameter::ReductionOp as ProtoOp;
 use caffe_io::proto::LayerParameter;
 
-use super::{LayerCtx, Op, Setup};
+use super::{LayerCtx, Setup};
 use crate::error::Result;
+use crate::registry::{AxisFlow, LayerOp, LayerType};
 use crate::shape::Shape;
 
 /// The reduction applied to each group of values.
@@ -42,10 +43,20 @@ pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<
         coeff: p.coeff(),
     };
     let Some(inputs) = bottoms else {
-        return Ok(Setup::unknown(Op::Reduction(params), ctx.num_tops));
+        return Ok(Setup::unknown(params, ctx.num_tops));
     };
     let axis = ctx.axis(params.axis, inputs, 0, "reduction_param.axis")?;
     params.axis = axis as i32;
     let top = inputs[0][..axis].to_vec();
-    Ok(Setup::known(Op::Reduction(params), vec![top], Vec::new()))
+    Ok(Setup::known(params, vec![top], Vec::new()))
+}
+
+/// `Reduction`: one bottom, one top.
+pub(crate) const TYPE: LayerType = LayerType::new(&["Reduction"], setup);
+
+impl LayerOp for ReductionParams {
+    /// The axes before `axis` are kept.
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.leading_of_bottom(0))
+    }
 }

@@ -5,9 +5,17 @@
 
 use caffe_io::proto::LayerParameter;
 
-use super::{LayerCtx, Op, Setup};
+use super::{LayerCtx, Setup};
 use crate::error::Result;
+use crate::registry::{AxisFlow, LayerOp, LayerType};
 use crate::shape::{count, fmt_shape, Shape};
+
+/// `Flatten` axes `axis..=end_axis` into one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flatten {
+    pub axis: i32,
+    pub end_axis: i32,
+}
 
 /// Reshape parameters as written (the output shape is in the net's blob table).
 #[derive(Debug, Clone, PartialEq)]
@@ -32,7 +40,7 @@ pub(crate) fn setup_flatten(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms:
     let p = layer.flatten_param.unwrap_or_default();
     let (axis, end_axis) = (p.axis(), p.end_axis());
     let Some(inputs) = bottoms else {
-        return Ok(Setup::unknown(Op::Flatten { axis, end_axis }, ctx.num_tops));
+        return Ok(Setup::unknown(Flatten { axis, end_axis }, ctx.num_tops));
     };
     let input = &inputs[0];
     let start = ctx.axis(axis, inputs, 0, "flatten_param.axis")?;
@@ -43,7 +51,7 @@ pub(crate) fn setup_flatten(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms:
     let mut top = input[..start].to_vec();
     top.push(count(input, start, end + 1));
     top.extend_from_slice(&input[end + 1..]);
-    let op = Op::Flatten {
+    let op = Flatten {
         axis: start as i32,
         end_axis: end as i32,
     };
@@ -144,8 +152,28 @@ pub(crate) fn setup_reshape(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms:
     reject_in_place(ctx, layer)?;
     let params = ReshapeParams::from_layer(ctx, layer)?;
     let Some(inputs) = bottoms else {
-        return Ok(Setup::unknown(Op::Reshape(params), ctx.num_tops));
+        return Ok(Setup::unknown(params, ctx.num_tops));
     };
     let top = params.output_shape(ctx, inputs)?;
-    Ok(Setup::known(Op::Reshape(params), vec![top], Vec::new()))
+    Ok(Setup::known(params, vec![top], Vec::new()))
+}
+
+/// `Flatten`: one bottom, one top.
+pub(crate) const FLATTEN: LayerType = LayerType::new(&["Flatten"], setup_flatten);
+/// `Reshape`: one bottom, one top.
+pub(crate) const RESHAPE: LayerType = LayerType::new(&["Reshape"], setup_reshape);
+
+impl LayerOp for Flatten {
+    /// Fixed: the top's sizes are products of the bottom's (the exporter
+    /// refuses symbolic sizes it would multiply out).
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.fixed())
+    }
+}
+
+impl LayerOp for ReshapeParams {
+    /// Fixed: the target shape is written in the prototxt.
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.fixed())
+    }
 }

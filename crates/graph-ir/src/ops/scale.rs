@@ -8,8 +8,9 @@
 
 use caffe_io::proto::LayerParameter;
 
-use super::{filler_value, LayerCtx, Op, ParamInit, Setup};
+use super::{filler_value, LayerCtx, ParamInit, Setup};
 use crate::error::Result;
+use crate::registry::{Arity, AxisFlow, LayerOp, LayerType};
 use crate::shape::{fmt_shape, Shape};
 
 /// Resolved Scale parameters.
@@ -89,7 +90,7 @@ pub(crate) fn setup_scale(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: O
         bias_term: p.bias_term(),
     };
     let Some(inputs) = bottoms else {
-        return Ok(Setup::unknown(Op::Scale(params), ctx.num_tops));
+        return Ok(Setup::unknown(params, ctx.num_tops));
     };
     let axis = ctx.axis(params.axis, inputs, 0, "scale_param.axis")?;
     let mut inits = Vec::new();
@@ -118,7 +119,7 @@ pub(crate) fn setup_scale(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: O
         });
     }
     params.axis = axis as i32;
-    Ok(Setup::known(Op::Scale(params), vec![inputs[0].clone()], inits))
+    Ok(Setup::known(params, vec![inputs[0].clone()], inits))
 }
 
 pub(crate) fn setup_bias(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>) -> Result<Setup> {
@@ -129,7 +130,7 @@ pub(crate) fn setup_bias(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Op
         learned: ctx.num_bottoms == 1,
     };
     let Some(inputs) = bottoms else {
-        return Ok(Setup::unknown(Op::Bias(params), ctx.num_tops));
+        return Ok(Setup::unknown(params, ctx.num_tops));
     };
     let axis = ctx.axis(params.axis, inputs, 0, "bias_param.axis")?;
     let mut inits = Vec::new();
@@ -145,5 +146,34 @@ pub(crate) fn setup_bias(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Op
     };
     check_operand(ctx, inputs, params.axis, &offset)?;
     params.axis = axis as i32;
-    Ok(Setup::known(Op::Bias(params), vec![inputs[0].clone()], inits))
+    Ok(Setup::known(params, vec![inputs[0].clone()], inits))
+}
+
+/// `Scale`: the input, and optionally the scale as a second bottom.
+pub(crate) const SCALE: LayerType = LayerType::new(&["Scale"], setup_scale).bottoms(Arity::Between(1, 2));
+/// `Bias`: the input, and optionally the bias as a second bottom.
+pub(crate) const BIAS: LayerType = LayerType::new(&["Bias"], setup_bias).bottoms(Arity::Between(1, 2));
+
+impl LayerOp for ScaleParams {
+    fn param_count(&self) -> usize {
+        usize::from(self.learned_scale) + usize::from(self.bias_term)
+    }
+    fn computes_in_place(&self) -> bool {
+        true
+    }
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.same_as_bottom(0))
+    }
+}
+
+impl LayerOp for BiasParams {
+    fn param_count(&self) -> usize {
+        usize::from(self.learned)
+    }
+    fn computes_in_place(&self) -> bool {
+        true
+    }
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.same_as_bottom(0))
+    }
 }

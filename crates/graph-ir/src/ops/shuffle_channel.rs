@@ -5,16 +5,32 @@
 
 use caffe_io::proto::LayerParameter;
 
-use super::{LayerCtx, Op, Setup};
+use super::{LayerCtx, Setup};
 use crate::error::Result;
+use crate::registry::{AxisFlow, LayerOp, LayerType};
 use crate::shape::Shape;
+
+/// `ShuffleChannel` (ShuffleNet fork): channels regrouped, `group` x `C / group` transposed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShuffleChannel {
+    pub group: usize,
+}
+
+/// `ShuffleChannel`: one bottom, one top.
+pub(crate) const TYPE: LayerType = LayerType::new(&["ShuffleChannel"], setup);
+
+impl LayerOp for ShuffleChannel {
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.same_as_bottom(0))
+    }
+}
 
 pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>) -> Result<Setup> {
     let group = layer.shuffle_channel_param.unwrap_or_default().group() as usize;
     if group == 0 {
         return Err(ctx.invalid("shuffle_channel_param.group must be positive"));
     }
-    let op = Op::ShuffleChannel { group };
+    let op = ShuffleChannel { group };
     let Some(inputs) = bottoms else {
         return Ok(Setup::unknown(op, ctx.num_tops));
     };

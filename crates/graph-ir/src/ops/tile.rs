@@ -4,9 +4,26 @@
 
 use caffe_io::proto::LayerParameter;
 
-use super::{LayerCtx, Op, Setup};
+use super::{LayerCtx, Setup};
 use crate::error::Result;
+use crate::registry::{AxisFlow, LayerOp, LayerType};
 use crate::shape::Shape;
+
+/// `Tile`: `tiles` copies of the input along `axis` (resolved when shapes are known).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tile {
+    pub axis: i32,
+    pub tiles: usize,
+}
+
+/// `Tile`: one bottom, one top.
+pub(crate) const TYPE: LayerType = LayerType::new(&["Tile"], setup);
+
+impl LayerOp for Tile {
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.same_as_bottom(0))
+    }
+}
 
 pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>) -> Result<Setup> {
     let p = layer.tile_param.unwrap_or_default();
@@ -15,7 +32,7 @@ pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<
         Some(t) if t <= 0 => return Err(ctx.invalid(format!("tile_param.tiles must be positive, got {t}"))),
         Some(t) => t as usize,
     };
-    let op = |axis| Op::Tile { axis, tiles };
+    let op = |axis| Tile { axis, tiles };
     let Some(inputs) = bottoms else {
         return Ok(Setup::unknown(op(p.axis()), ctx.num_tops));
     };

@@ -14,7 +14,7 @@ use ndarray::IxDyn;
 use super::rename_blob_from;
 use crate::error::{Error, Result};
 use crate::net::Net;
-use crate::ops::Op;
+use crate::ops::InnerProductParams;
 
 const PASS: &str = "fc_to_conv";
 
@@ -51,7 +51,7 @@ pub fn fc_to_conv(net: &mut Net, options: &FcToConvOptions) -> Result<Vec<Conver
     if let Some(names) = &options.layers {
         for name in names {
             let layer = &net.layers()[net.layer_index(name)?];
-            if !matches!(layer.op(), Op::InnerProduct(_)) {
+            if !layer.op().is::<InnerProductParams>() {
                 return Err(pass_error(
                     name,
                     format!("is a {} layer, not InnerProduct", layer.type_name()),
@@ -67,7 +67,7 @@ pub fn fc_to_conv(net: &mut Net, options: &FcToConvOptions) -> Result<Vec<Conver
             Some(names) => names.iter().any(|n| n == layer.name()),
             None => true,
         };
-        if selected && matches!(layer.op(), Op::InnerProduct(_)) {
+        if selected && layer.op().is::<InnerProductParams>() {
             converted.push(convert(net, i, &options.suffix)?);
         }
         i += 1;
@@ -87,7 +87,7 @@ fn pass_error(layer: &str, message: impl Into<String>) -> Error {
 fn convert(net: &mut Net, i: usize, suffix: &str) -> Result<ConvertedLayer> {
     let layer = &net.layers()[i];
     let name = layer.name().to_string();
-    let Op::InnerProduct(ip) = layer.op().clone() else {
+    let Some(ip) = layer.op().downcast_ref::<InnerProductParams>().cloned() else {
         return Err(pass_error(&name, "is not an InnerProduct layer"));
     };
     if ip.transpose {

@@ -13,7 +13,7 @@ use ndarray::{ArrayD, Axis, IxDyn};
 use super::readers_after;
 use crate::error::Result;
 use crate::net::Net;
-use crate::ops::Op;
+use crate::ops::{BatchNormParams, Convolution, InnerProductParams, ScaleParams};
 
 /// One fold.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,9 +60,10 @@ pub fn fold_batchnorm(net: &mut Net) -> Result<Vec<FoldedBatchNorm>> {
 fn plan_at(net: &Net, i: usize) -> Option<Plan> {
     let layers = net.layers();
     let conv = &layers[i];
-    let channels = match conv.op() {
-        Op::Convolution(p) if p.axis == 1 && conv.tops().len() == 1 => p.num_output,
-        Op::InnerProduct(p) if p.axis == 1 => p.num_output,
+    let op = conv.op();
+    let channels = match (op.downcast_ref::<Convolution>(), op.downcast_ref::<InnerProductParams>()) {
+        (Some(Convolution(p)), _) if p.axis == 1 && conv.tops().len() == 1 => p.num_output,
+        (_, Some(p)) if p.axis == 1 => p.num_output,
         _ => return None,
     };
     if conv.params().is_empty() {
@@ -73,7 +74,7 @@ fn plan_at(net: &Net, i: usize) -> Option<Plan> {
         return None;
     };
     let bn = &layers[bn_index];
-    let Op::BatchNorm(bn_params) = bn.op() else {
+    let Some(bn_params) = bn.op().downcast_ref::<BatchNormParams>() else {
         return None;
     };
     if !bn_params.use_global_stats || bn.params().len() != 3 || bn.params()[0].len() != channels {
@@ -90,8 +91,8 @@ fn plan_at(net: &Net, i: usize) -> Option<Plan> {
     let scale_index = match readers_after(layers, bn_index + 1, bn_top)[..] {
         [k] => {
             let l = &layers[k];
-            match l.op() {
-                Op::Scale(p)
+            match l.op().downcast_ref::<ScaleParams>() {
+                Some(p)
                     if p.learned_scale
                         && p.axis == 1
                         && l.params().first().is_some_and(|g| g.shape() == [channels]) =>
@@ -131,7 +132,10 @@ fn plan_at(net: &Net, i: usize) -> Option<Plan> {
 fn apply(net: &mut Net, plan: Plan) {
     let layers = net.layers_mut();
     let conv = &mut layers[plan.conv];
-    let transposed = matches!(conv.op(), Op::InnerProduct(p) if p.transpose);
+    let transposed = conv
+        .op()
+        .downcast_ref::<InnerProductParams>()
+        .is_some_and(|p| p.transpose);
     let channels = plan.a.len();
     let proto = conv.proto_mut();
     if let Some(p) = proto.convolution_param.as_mut() {

@@ -8,7 +8,7 @@
 use super::{readers_after, rename_blob_from};
 use crate::error::Result;
 use crate::net::Net;
-use crate::ops::Op;
+use crate::ops::Neuron;
 
 /// What [`remove_dropout`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,7 +25,7 @@ pub fn remove_dropout(net: &mut Net) -> Result<DropoutRemoval> {
     let mut i = 0;
     while i < net.layers().len() {
         let layer = &net.layers()[i];
-        if !matches!(layer.op(), Op::Dropout { .. }) {
+        if !matches!(layer.op().downcast_ref(), Some(Neuron::Dropout { .. })) {
             i += 1;
             continue;
         }

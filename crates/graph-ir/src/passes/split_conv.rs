@@ -26,7 +26,7 @@ use ndarray::{ArrayD, Axis, Slice};
 
 use crate::error::{Error, Result};
 use crate::net::{Layer, Net};
-use crate::ops::Op;
+use crate::ops::Convolution;
 
 const PASS: &str = "split_large_conv";
 
@@ -122,7 +122,7 @@ fn pass_error(layer: &str, message: impl Into<String>) -> Error {
 /// The input channels of each part when layer `i` is to be split.
 fn plan(net: &Net, i: usize, options: &SplitConvOptions) -> Option<Vec<usize>> {
     let layer = &net.layers()[i];
-    let Op::Convolution(p) = layer.op() else {
+    let Some(Convolution(p)) = layer.op().downcast_ref() else {
         return None;
     };
     let shared = layer
@@ -160,6 +160,7 @@ fn apply(net: &mut Net, i: usize, channels: Vec<usize>) -> Result<SplitConvoluti
     let name = layer.name().to_string();
     let k = layer.params()[0].len() / layer.params()[0].shape()[0];
     let phase = net.state().phase;
+    let registry = net.layer_types().clone();
     let slice_name = format!("{name}/slice");
     let inputs: Vec<String> = (0..channels.len()).map(|j| format!("{name}/in{j}")).collect();
     let parts: Vec<String> = (0..channels.len()).map(|j| format!("{name}/part{j}")).collect();
@@ -223,7 +224,7 @@ fn apply(net: &mut Net, i: usize, channels: Vec<usize>) -> Result<SplitConvoluti
     let bias = params.next();
     let has_bias = bias.is_some();
     let mut new_layers = Vec::with_capacity(channels.len() + 2);
-    new_layers.push(Layer::from_proto(slice, phase)?);
+    new_layers.push(Layer::from_proto(slice, phase, &registry)?);
     let mut start = 0;
     for (j, &c) in channels.iter().enumerate() {
         let mut proto = original.clone();
@@ -236,7 +237,7 @@ fn apply(net: &mut Net, i: usize, channels: Vec<usize>) -> Result<SplitConvoluti
         }
         // ParamSpecs (lr_mult, ...) follow the params the part has.
         proto.param.truncate(1 + usize::from(keeps_bias));
-        let mut part = Layer::from_proto(proto, phase)?;
+        let mut part = Layer::from_proto(proto, phase, &registry)?;
         // OIHW sliced on I is not contiguous: each part gets its own copy.
         let w: ArrayD<f32> = weights
             .slice_axis(Axis(1), Slice::from(start..start + c))
@@ -251,7 +252,7 @@ fn apply(net: &mut Net, i: usize, channels: Vec<usize>) -> Result<SplitConvoluti
     }
     drop(weights);
     drop(bias);
-    new_layers.push(Layer::from_proto(sum, phase)?);
+    new_layers.push(Layer::from_proto(sum, phase, &registry)?);
     let layers = net.layers_mut();
     layers.splice(i..=i, new_layers);
     net.refresh()?;
@@ -325,7 +326,7 @@ mod tests {
         assert_eq!(slice.tops(), &["conv/in0", "conv/in1", "conv/in2"]);
         assert_eq!(
             slice.op(),
-            &Op::Slice(crate::ops::SliceParams {
+            &crate::Op::new(crate::ops::SliceParams {
                 axis: 1,
                 points: vec![3, 5]
             })
@@ -363,7 +364,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (proto, model) = (dir.path().join("n.prototxt"), dir.path().join("n.caffemodel"));
         net.save(&proto, &model).unwrap();
-        let back = Net::load(&proto, Some(&model)).unwrap();
+        let back = Net::load_with_weights(&proto, &model).unwrap();
         assert_eq!(back.blobs().unwrap(), net.blobs().unwrap());
         assert_eq!(back.params().len(), net.params().len());
         for ((n1, p1), (n2, p2)) in back.params().iter().zip(net.params()) {

@@ -2,14 +2,14 @@
 //! a Split layer written in the prototxt -> one `Identity` per top (Caffe's
 //! automatic splits are aliases, handled by the export walk).
 
-use graph_ir::ops::SliceParams;
+use graph_ir::ops::{Concat, SliceParams, Split};
 
 use super::LayerCx;
 use crate::attr;
 use crate::error::Result;
 
-pub(super) fn concat(cx: &mut LayerCx<'_, '_>, axis: i32) -> Result<()> {
-    let axis = cx.axis(axis, 0)?;
+pub(super) fn concat(cx: &mut LayerCx<'_, '_>, op: &Concat) -> Result<()> {
+    let axis = cx.axis(op.axis, 0)?;
     let ndim = cx.in_shapes[0].len();
     for i in 1..cx.inputs.len() {
         cx.require_same_free(i, 0..axis, 0)?;
@@ -36,7 +36,7 @@ pub(super) fn slice(cx: &mut LayerCx<'_, '_>, p: &SliceParams) -> Result<()> {
     cx.node("Split", &[&x, &split], &refs, vec![attr::int("axis", axis as i64)])
 }
 
-pub(super) fn split(cx: &mut LayerCx<'_, '_>) -> Result<()> {
+pub(super) fn split(cx: &mut LayerCx<'_, '_>, _op: &Split) -> Result<()> {
     let x = cx.inputs[0].clone();
     for out in cx.outputs.clone() {
         cx.identity(&x, &out)?;

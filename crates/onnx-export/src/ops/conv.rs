@@ -5,13 +5,21 @@
 //! `output_padding`. A layer with several bottom/top pairs applies the same
 //! weights to each pair.
 
-use graph_ir::ops::ConvParams;
+use graph_ir::ops::{ConvParams, Convolution, Deconvolution};
 
 use super::{i64s, pads, LayerCx};
 use crate::attr;
 use crate::error::Result;
 
-pub(super) fn convolution(cx: &mut LayerCx<'_, '_>, p: &ConvParams, transpose: bool) -> Result<()> {
+pub(super) fn convolution(cx: &mut LayerCx<'_, '_>, op: &Convolution) -> Result<()> {
+    conv(cx, &op.0, false)
+}
+
+pub(super) fn deconvolution(cx: &mut LayerCx<'_, '_>, op: &Deconvolution) -> Result<()> {
+    conv(cx, &op.0, true)
+}
+
+fn conv(cx: &mut LayerCx<'_, '_>, p: &ConvParams, transpose: bool) -> Result<()> {
     if cx.axis(p.axis, 0)? != 1 {
         return Err(cx.unsupported("only the channel axis 1 is supported"));
     }

@@ -5,7 +5,6 @@
 //! Caffe result from several nodes. Shapes come from the net's own shape
 //! inference, so every node's output shape is the Caffe blob's.
 
-mod activation;
 mod argmax;
 mod batch_norm;
 mod concat;
@@ -16,6 +15,7 @@ mod embed;
 mod inner_product;
 mod lrn;
 mod mvn;
+mod neuron;
 mod normalize;
 mod parameter;
 mod permute;
@@ -28,41 +28,134 @@ mod shuffle_channel;
 mod softmax;
 mod tile;
 
-use graph_ir::{Layer, Op};
+use graph_ir::ops::{AccuracyParams, LossParams, Silence};
+use graph_ir::Layer;
 use ndarray::ArrayD;
 
 use crate::attr;
 use crate::builder::GraphBuilder;
 use crate::error::{Error, Result};
+use crate::lowering::Lowerings;
 use crate::onnx::AttributeProto;
 use crate::payloads::Payloads;
 
+/// The built-in lowerings: one line per op type, its module holding the rest.
+pub(crate) fn register_builtins(lowerings: &mut Lowerings) {
+    lowerings.insert(conv::convolution);
+    lowerings.insert(conv::deconvolution);
+    lowerings.insert(inner_product::inner_product);
+    lowerings.insert(pool::pooling);
+    lowerings.insert(lrn::lrn);
+    lowerings.insert(neuron::neuron);
+    lowerings.insert(softmax::softmax);
+    lowerings.insert(concat::concat);
+    lowerings.insert(concat::slice);
+    lowerings.insert(concat::split);
+    lowerings.insert(eltwise::eltwise);
+    lowerings.insert(batch_norm::batch_norm);
+    lowerings.insert(scale::scale);
+    lowerings.insert(scale::bias);
+    lowerings.insert(reshape::flatten);
+    lowerings.insert(reshape::reshape);
+    lowerings.insert(crop::crop);
+    lowerings.insert(argmax::argmax);
+    lowerings.insert(mvn::mvn);
+    lowerings.insert(tile::tile);
+    lowerings.insert(reduction::reduction);
+    lowerings.insert(silence);
+    lowerings.insert(permute::permute);
+    lowerings.insert(normalize::normalize);
+    lowerings.insert(prior_box::prior_box);
+    lowerings.insert(shuffle_channel::shuffle_channel);
+    lowerings.insert(embed::embed);
+    lowerings.insert(parameter::parameter);
+    lowerings.insert(loss);
+    lowerings.insert(accuracy);
+}
+
+/// Silence only keeps Caffe from reporting its bottoms as outputs: no node.
+fn silence(_cx: &mut LayerCx<'_, '_>, _op: &Silence) -> Result<()> {
+    Ok(())
+}
+
+fn loss(cx: &mut LayerCx<'_, '_>, _op: &LossParams) -> Result<()> {
+    Err(training_layer(cx))
+}
+
+fn accuracy(cx: &mut LayerCx<'_, '_>, _op: &AccuracyParams) -> Result<()> {
+    Err(training_layer(cx))
+}
+
+fn training_layer(cx: &LayerCx<'_, '_>) -> Error {
+    cx.unsupported("loss and accuracy layers are for training; export a deploy net (or remove the layer)")
+}
+
 /// One layer being exported: its ONNX inputs (one per bottom), the tensor
-/// names its tops must be written to, and the shapes of both.
-pub(crate) struct LayerCx<'n, 'b> {
-    pub g: &'b mut GraphBuilder,
-    pub payloads: &'b mut Payloads<'n>,
-    pub layer: &'n Layer,
-    pub inputs: Vec<String>,
-    pub in_shapes: Vec<Vec<usize>>,
-    pub out_shapes: Vec<Vec<usize>>,
+/// names its tops must be written to, and the shapes of both. A lowering
+/// adds its nodes through the methods here, writing top `i` to
+/// [`LayerCx::out`]`(i)`.
+pub struct LayerCx<'n, 'b> {
+    pub(crate) g: &'b mut GraphBuilder,
+    pub(crate) payloads: &'b mut Payloads<'n>,
+    pub(crate) layer: &'n Layer,
+    pub(crate) inputs: Vec<String>,
+    pub(crate) in_shapes: Vec<Vec<usize>>,
+    pub(crate) out_shapes: Vec<Vec<usize>>,
     /// The tensor each top must end up in (exact names, already chosen).
-    pub outputs: Vec<String>,
+    pub(crate) outputs: Vec<String>,
     /// The net's batch size when the export makes it symbolic: tensors whose
     /// first axis has this size are taken to be batched.
-    pub batch: Option<usize>,
+    pub(crate) batch: Option<usize>,
     /// Per input, per axis: whether its size follows a symbolic spatial size
     /// of the graph inputs (`in_shapes` then only holds the export-time size).
-    pub in_free: Vec<Vec<bool>>,
-    /// The same for each top, as [`free_axes`] propagates it.
-    pub out_free: Vec<Vec<bool>>,
+    pub(crate) in_free: Vec<Vec<bool>>,
+    /// The same for each top, as the op's `symbolic_axes` rule gives it.
+    pub(crate) out_free: Vec<Vec<bool>>,
 }
 
 impl<'n> LayerCx<'n, '_> {
+    /// The layer's name.
     pub fn name(&self) -> &'n str {
         self.layer.name()
     }
 
+    /// The layer being exported (its parameter, params, bottoms and tops).
+    pub fn layer(&self) -> &'n Layer {
+        self.layer
+    }
+
+    /// The ONNX tensor holding bottom `i`.
+    pub fn input(&self, i: usize) -> &str {
+        &self.inputs[i]
+    }
+
+    /// The ONNX tensors of every bottom, in order.
+    pub fn inputs(&self) -> &[String] {
+        &self.inputs
+    }
+
+    /// The bottoms' shapes (at export time; see [`LayerCx::require_fixed`]
+    /// for axes that follow a symbolic input size).
+    pub fn in_shapes(&self) -> &[Vec<usize>] {
+        &self.in_shapes
+    }
+
+    /// The tops' shapes, as the net inferred them.
+    pub fn out_shapes(&self) -> &[Vec<usize>] {
+        &self.out_shapes
+    }
+
+    /// The opset of the default domain the graph is written for.
+    pub fn opset(&self) -> i64 {
+        self.g.opset()
+    }
+
+    /// A fresh intermediate tensor name, `<layer>/<what>` made unique.
+    pub fn fresh_name(&mut self, what: &str) -> String {
+        self.g.fresh_name(&format!("{}/{what}", self.layer.name()))
+    }
+
+    /// An error naming the layer: what the lowering cannot do exactly.
     pub fn unsupported(&self, message: impl Into<String>) -> Error {
         Error::Unsupported {
             layer: self.layer.name().to_string(),
@@ -230,193 +323,6 @@ impl<'n> LayerCx<'n, '_> {
     /// An Identity from `x` to `output`.
     pub fn identity(&mut self, x: &str, output: &str) -> Result<()> {
         self.node("Identity", &[x], &[output], vec![])
-    }
-}
-
-/// Exports one layer: adds its nodes, writing each top to `cx.outputs`.
-pub(crate) fn export_layer(cx: &mut LayerCx<'_, '_>) -> Result<()> {
-    let op = cx.layer.op().clone();
-    match &op {
-        Op::Input(_) | Op::Data(_) => unreachable!("inputs are declared by the caller"),
-        Op::Convolution(p) => conv::convolution(cx, p, false),
-        Op::Deconvolution(p) => conv::convolution(cx, p, true),
-        Op::InnerProduct(p) => inner_product::inner_product(cx, p),
-        Op::Pooling(p) => pool::pooling(cx, p),
-        Op::Lrn(p) => lrn::lrn(cx, p),
-        Op::ReLU { .. }
-        | Op::PReLU { .. }
-        | Op::Sigmoid
-        | Op::TanH
-        | Op::Elu { .. }
-        | Op::AbsVal
-        | Op::Bnll
-        | Op::Power { .. }
-        | Op::Exp { .. }
-        | Op::Log { .. }
-        | Op::Clip { .. }
-        | Op::Swish { .. }
-        | Op::Threshold { .. }
-        | Op::Dropout { .. } => activation::activation(cx, &op),
-        Op::Softmax { axis } => softmax::softmax(cx, *axis),
-        Op::Concat { axis } => concat::concat(cx, *axis),
-        Op::Slice(p) => concat::slice(cx, p),
-        Op::Split => concat::split(cx),
-        Op::Eltwise(p) => eltwise::eltwise(cx, p),
-        Op::BatchNorm(p) => batch_norm::batch_norm(cx, p),
-        Op::Scale(p) => scale::scale(cx, p),
-        Op::Bias(p) => scale::bias(cx, p),
-        Op::Flatten { .. } | Op::Reshape(_) => reshape::reshape(cx),
-        Op::Crop(p) => crop::crop(cx, p),
-        Op::ArgMax(p) => argmax::argmax(cx, p),
-        Op::Mvn(p) => mvn::mvn(cx, p),
-        Op::Tile { axis, tiles } => tile::tile(cx, *axis, *tiles),
-        Op::Reduction(p) => reduction::reduction(cx, p),
-        // Silence only keeps Caffe from reporting its bottoms as outputs.
-        Op::Silence => Ok(()),
-        Op::Permute { order } => permute::permute(cx, order),
-        Op::Normalize(p) => normalize::normalize(cx, p),
-        Op::PriorBox(p) => prior_box::prior_box(cx, p),
-        Op::ShuffleChannel { group } => shuffle_channel::shuffle_channel(cx, *group),
-        Op::Embed { bias_term, .. } => embed::embed(cx, *bias_term),
-        Op::Parameter { .. } => parameter::parameter(cx),
-        Op::Loss(_) | Op::Accuracy(_) => {
-            Err(cx.unsupported("loss and accuracy layers are for training; export a deploy net (or remove the layer)"))
-        }
-        Op::Custom { .. } => Err(cx.unsupported(
-            "netsurgeon does not model this layer type (a Python layer, or a layer from a fork of Caffe?); \
-             remove or replace the layer to export the net",
-        )),
-    }
-}
-
-/// Which axes of each top follow a symbolic spatial size of the graph
-/// inputs, given the bottoms' (`in_free`). Layers that cannot carry a
-/// symbolic axis through (an InnerProduct over H and W, a Reshape) report
-/// fixed tops here and refuse in their mapping.
-pub(crate) fn free_axes(
-    op: &Op,
-    in_free: &[Vec<bool>],
-    in_shapes: &[Vec<usize>],
-    out_shapes: &[Vec<usize>],
-) -> Vec<Vec<bool>> {
-    let fixed = |shape: &Vec<usize>| vec![false; shape.len()];
-    if !in_free.iter().any(|f| f.contains(&true)) {
-        return out_shapes.iter().map(fixed).collect();
-    }
-    let same_as = |i: usize, shape: &Vec<usize>| -> Vec<bool> {
-        let f = in_free.get(i).cloned().unwrap_or_default();
-        if f.len() == shape.len() {
-            f
-        } else {
-            fixed(shape)
-        }
-    };
-    let axis_of = |axis: i32, ndim: usize| graph_ir::shape::canonical_axis(axis, ndim);
-    match op {
-        // One top per bottom, each with its own bottom's symbolic axes.
-        Op::Convolution(_) | Op::Deconvolution(_) => {
-            out_shapes.iter().enumerate().map(|(i, s)| same_as(i, s)).collect()
-        }
-        Op::Pooling(p) if p.global => out_shapes
-            .iter()
-            .map(|s| {
-                let mut f = same_as(0, s);
-                f.iter_mut().skip(2).for_each(|v| *v = false);
-                f
-            })
-            .collect(),
-        // Element-wise (or along one axis) on the first bottom's shape.
-        Op::Pooling(_)
-        | Op::Lrn(_)
-        | Op::ReLU { .. }
-        | Op::PReLU { .. }
-        | Op::Sigmoid
-        | Op::TanH
-        | Op::Elu { .. }
-        | Op::AbsVal
-        | Op::Bnll
-        | Op::Power { .. }
-        | Op::Exp { .. }
-        | Op::Log { .. }
-        | Op::Clip { .. }
-        | Op::Swish { .. }
-        | Op::Threshold { .. }
-        | Op::Dropout { .. }
-        | Op::Mvn(_)
-        | Op::Normalize(_)
-        | Op::ShuffleChannel { .. }
-        | Op::Tile { .. }
-        | Op::Softmax { .. }
-        | Op::BatchNorm(_)
-        | Op::Scale(_)
-        | Op::Bias(_)
-        | Op::Slice(_)
-        | Op::Split => out_shapes.iter().map(|s| same_as(0, s)).collect(),
-        // Any bottom's symbolic axis makes the top's symbolic.
-        Op::Concat { .. } | Op::Eltwise(_) => out_shapes
-            .iter()
-            .map(|s| {
-                (0..s.len())
-                    .map(|a| in_free.iter().any(|f| f.get(a) == Some(&true)))
-                    .collect()
-            })
-            .collect(),
-        // The cropped axes take bottom 1's size, the others bottom 0's.
-        Op::Crop(p) => out_shapes
-            .iter()
-            .map(|s| {
-                let from = axis_of(p.axis, s.len()).unwrap_or(0);
-                let (f0, f1) = (same_as(0, s), in_free.get(1).cloned().unwrap_or_default());
-                (0..s.len())
-                    .map(|a| if a >= from { f1.get(a) == Some(&true) } else { f0[a] })
-                    .collect()
-            })
-            .collect(),
-        // The reduced axis becomes top_k long.
-        Op::ArgMax(p) => match p.axis.and_then(|a| axis_of(a, in_shapes[0].len())) {
-            Some(axis) => out_shapes
-                .iter()
-                .map(|s| {
-                    let mut f = same_as(0, s);
-                    if let Some(v) = f.get_mut(axis) {
-                        *v = false;
-                    }
-                    f
-                })
-                .collect(),
-            None => out_shapes.iter().map(fixed).collect(),
-        },
-        // The leading axes are the bottom's (Reduction keeps them, Embed appends num_output).
-        Op::Reduction(_) | Op::Embed { .. } => out_shapes
-            .iter()
-            .map(|s| {
-                let f = in_free.first().cloned().unwrap_or_default();
-                (0..s.len()).map(|a| f.get(a) == Some(&true)).collect()
-            })
-            .collect(),
-        Op::Silence => Vec::new(),
-        // Each top axis is the bottom axis it came from.
-        Op::Permute { order } => out_shapes
-            .iter()
-            .map(|s| {
-                let f = in_free.first().cloned().unwrap_or_default();
-                (0..s.len())
-                    .map(|a| order.get(a).and_then(|&o| f.get(o)) == Some(&true))
-                    .collect()
-            })
-            .collect(),
-        // Fixed weights or target shapes: refused by their mappings when a
-        // bottom axis is symbolic.
-        Op::InnerProduct(_)
-        | Op::Flatten { .. }
-        | Op::Reshape(_)
-        | Op::Input(_)
-        | Op::Data(_)
-        | Op::Loss(_)
-        | Op::Accuracy(_)
-        | Op::PriorBox(_)
-        | Op::Parameter { .. }
-        | Op::Custom { .. } => out_shapes.iter().map(fixed).collect(),
     }
 }
 

@@ -2,11 +2,14 @@
 //! two channel axes, `Reshape` back to the input's own (possibly symbolic)
 //! shape.
 
+use graph_ir::ops::ShuffleChannel;
+
 use super::LayerCx;
 use crate::attr;
 use crate::error::Result;
 
-pub(super) fn shuffle_channel(cx: &mut LayerCx<'_, '_>, group: usize) -> Result<()> {
+pub(super) fn shuffle_channel(cx: &mut LayerCx<'_, '_>, op: &ShuffleChannel) -> Result<()> {
+    let group = op.group;
     let (x, out) = (cx.inputs[0].clone(), cx.out(0));
     let channels = cx.in_shapes[0][1];
     if cx.in_free[0].get(1) == Some(&true) {

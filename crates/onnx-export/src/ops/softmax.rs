@@ -8,12 +8,14 @@
 //! tract folds a Transpose around a last-axis Softmax back into the slow
 //! inner-axis one.
 
+use graph_ir::ops::Softmax;
+
 use super::{reduce, LayerCx};
 use crate::attr;
 use crate::error::Result;
 
-pub(super) fn softmax(cx: &mut LayerCx<'_, '_>, axis: i32) -> Result<()> {
-    let axis = cx.axis(axis, 0)?;
+pub(super) fn softmax(cx: &mut LayerCx<'_, '_>, op: &Softmax) -> Result<()> {
+    let axis = cx.axis(op.axis, 0)?;
     let (x, out) = (cx.inputs[0].clone(), cx.out(0));
     let shape = &cx.in_shapes[0];
     let trailing_free = cx.in_free[0][axis + 1..].contains(&true);

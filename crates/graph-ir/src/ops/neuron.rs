@@ -1,34 +1,93 @@
-//! Element-wise layers whose top has the bottom's shape (Caffe's
-//! `NeuronLayer::Reshape`): ReLU, PReLU, Sigmoid, TanH, ELU, AbsVal, BNLL,
-//! Power, Exp, Log, Clip, Swish, Threshold and Dropout, with Caffe's
-//! defaults, and the forks' ReLU6 (`min(max(x, 0), 6)`, a Clip). PReLU learns one slope per channel (`(C,)`, axis 1), or one
-//! shared slope (`()`), initialised to 0.25.
+//! The neuron layers, Caffe's `NeuronLayer` family: element-wise, one bottom,
+//! one top of the bottom's shape, computable in place. ReLU, PReLU, Sigmoid,
+//! TanH, ELU, AbsVal, BNLL, Power, Exp, Log, Clip, Swish, Threshold and
+//! Dropout, with Caffe's defaults, and the forks' ReLU6 (`min(max(x, 0), 6)`,
+//! a Clip). PReLU learns one slope per channel (`(C,)`, axis 1), or one
+//! shared slope (`()`), initialised to 0.25. A new neuron layer is a variant
+//! here, a name in [`TYPE`] and an arm in onnx-export's `neuron` module.
 
 use caffe_io::proto::LayerParameter;
 
-use super::{filler_value, LayerCtx, Op, ParamInit, Setup};
+use super::{filler_value, LayerCtx, ParamInit, Setup};
 use crate::error::Result;
+use crate::registry::{AxisFlow, LayerOp, LayerType};
 use crate::shape::Shape;
 
-/// Parses one of the element-wise layer types into its [`Op`].
-pub fn op_from_layer(ctx: &LayerCtx<'_>, layer: &LayerParameter) -> Result<Op> {
+/// Every neuron layer type, one setup for all.
+pub(crate) const TYPE: LayerType = LayerType::new(
+    &[
+        "ReLU", "PReLU", "Sigmoid", "TanH", "ELU", "AbsVal", "BNLL", "Power", "Exp", "Log", "Clip", "ReLU6", "Swish",
+        "Threshold", "Dropout",
+    ],
+    setup,
+);
+
+/// A neuron layer with its parameters (Caffe's defaults applied).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Neuron {
+    /// `ReLU`: `max(x, 0) + negative_slope * min(x, 0)`.
+    ReLU { negative_slope: f32 },
+    /// `PReLU`: learned slope per channel (one param of shape `(C,)`, or `()` when shared).
+    PReLU { channel_shared: bool },
+    /// `Sigmoid`.
+    Sigmoid,
+    /// `TanH`.
+    TanH,
+    /// `ELU`: `x` for `x > 0`, else `alpha * (exp(x) - 1)`.
+    Elu { alpha: f32 },
+    /// `AbsVal`.
+    AbsVal,
+    /// `BNLL`: `log(1 + exp(x))`.
+    Bnll,
+    /// `Power`: `(shift + scale * x) ^ power`.
+    Power { power: f32, scale: f32, shift: f32 },
+    /// `Exp`: `base ^ (shift + scale * x)`; `base == -1` means e.
+    Exp { base: f32, scale: f32, shift: f32 },
+    /// `Log`: `log_base(shift + scale * x)`; `base == -1` means e.
+    Log { base: f32, scale: f32, shift: f32 },
+    /// `Clip` (and the forks' `ReLU6`): `max(min, min(x, max))` (min <= max is checked).
+    Clip { min: f32, max: f32 },
+    /// `Swish`: `x * sigmoid(beta * x)`.
+    Swish { beta: f32 },
+    /// `Threshold`: 1 where `x > threshold`, else 0.
+    Threshold { threshold: f32 },
+    /// `Dropout`: the identity at test time (Caffe scales during training).
+    Dropout { ratio: f32 },
+}
+
+impl LayerOp for Neuron {
+    fn param_count(&self) -> usize {
+        usize::from(matches!(self, Neuron::PReLU { .. }))
+    }
+
+    fn computes_in_place(&self) -> bool {
+        true
+    }
+
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        Some(flow.same_as_bottom(0))
+    }
+}
+
+/// Parses one of the neuron layer types.
+pub fn op_from_layer(ctx: &LayerCtx<'_>, layer: &LayerParameter) -> Result<Neuron> {
     Ok(match ctx.type_name {
-        "ReLU" => Op::ReLU {
+        "ReLU" => Neuron::ReLU {
             negative_slope: layer.relu_param.unwrap_or_default().negative_slope(),
         },
-        "PReLU" => Op::PReLU {
+        "PReLU" => Neuron::PReLU {
             channel_shared: layer.prelu_param.clone().unwrap_or_default().channel_shared(),
         },
-        "Sigmoid" => Op::Sigmoid,
-        "TanH" => Op::TanH,
-        "ELU" => Op::Elu {
+        "Sigmoid" => Neuron::Sigmoid,
+        "TanH" => Neuron::TanH,
+        "ELU" => Neuron::Elu {
             alpha: layer.elu_param.unwrap_or_default().alpha(),
         },
-        "AbsVal" => Op::AbsVal,
-        "BNLL" => Op::Bnll,
+        "AbsVal" => Neuron::AbsVal,
+        "BNLL" => Neuron::Bnll,
         "Power" => {
             let p = layer.power_param.unwrap_or_default();
-            Op::Power {
+            Neuron::Power {
                 power: p.power(),
                 scale: p.scale(),
                 shift: p.shift(),
@@ -37,7 +96,7 @@ pub fn op_from_layer(ctx: &LayerCtx<'_>, layer: &LayerParameter) -> Result<Op> {
         "Exp" => {
             let p = layer.exp_param.unwrap_or_default();
             check_base(ctx, p.base(), false)?;
-            Op::Exp {
+            Neuron::Exp {
                 base: p.base(),
                 scale: p.scale(),
                 shift: p.shift(),
@@ -46,7 +105,7 @@ pub fn op_from_layer(ctx: &LayerCtx<'_>, layer: &LayerParameter) -> Result<Op> {
         "Log" => {
             let p = layer.log_param.unwrap_or_default();
             check_base(ctx, p.base(), true)?;
-            Op::Log {
+            Neuron::Log {
                 base: p.base(),
                 scale: p.scale(),
                 shift: p.shift(),
@@ -64,16 +123,16 @@ pub fn op_from_layer(ctx: &LayerCtx<'_>, layer: &LayerParameter) -> Result<Op> {
                     p.min, p.max
                 )));
             }
-            Op::Clip { min: p.min, max: p.max }
+            Neuron::Clip { min: p.min, max: p.max }
         }
-        "ReLU6" => Op::Clip { min: 0.0, max: 6.0 },
-        "Swish" => Op::Swish {
+        "ReLU6" => Neuron::Clip { min: 0.0, max: 6.0 },
+        "Swish" => Neuron::Swish {
             beta: layer.swish_param.unwrap_or_default().beta(),
         },
-        "Threshold" => Op::Threshold {
+        "Threshold" => Neuron::Threshold {
             threshold: layer.threshold_param.unwrap_or_default().threshold(),
         },
-        "Dropout" => Op::Dropout {
+        "Dropout" => Neuron::Dropout {
             ratio: layer.dropout_param.unwrap_or_default().dropout_ratio(),
         },
         other => return Err(ctx.invalid(format!("'{other}' is not an element-wise layer type"))),
@@ -110,7 +169,7 @@ pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<
     };
     let input = inputs[0].clone();
     let mut params = Vec::new();
-    if let Op::PReLU { channel_shared } = op {
+    if let Neuron::PReLU { channel_shared } = op {
         if input.len() < 2 {
             return Err(ctx.shape_error(inputs, "PReLU needs an input with at least 2 axes"));
         }

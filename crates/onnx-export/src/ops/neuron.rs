@@ -1,4 +1,4 @@
-//! Element-wise layers. Most are one ONNX operator (ReLU with a slope is
+//! The neuron layers (graph-ir's `Neuron` family), element-wise. Most are one ONNX operator (ReLU with a slope is
 //! `LeakyRelu`, BNLL is `Softplus`, Clip is `Clip` with its bounds as
 //! inputs, Dropout at test time is `Identity`); Swish is
 //! `x * Sigmoid(beta * x)` and Threshold `Cast(x > threshold)` to float;
@@ -7,7 +7,7 @@
 //! `scale` is 0), Exp `outer * e^(inner * x)` with `inner = ln(base) * scale`
 //! and `outer = base ^ shift`, Log `ln(shift + scale * x) / ln(base)`.
 
-use graph_ir::Op;
+use graph_ir::ops::Neuron;
 
 use super::{broadcast_dims, LayerCx};
 use crate::attr;
@@ -15,12 +15,12 @@ use crate::error::Result;
 use crate::onnx::tensor_proto::DataType;
 use crate::tensor;
 
-pub(super) fn activation(cx: &mut LayerCx<'_, '_>, op: &Op) -> Result<()> {
+pub(super) fn neuron(cx: &mut LayerCx<'_, '_>, op: &Neuron) -> Result<()> {
     let (x, out) = (cx.inputs[0].clone(), cx.out(0));
     match *op {
-        Op::ReLU { negative_slope: 0.0 } => cx.node("Relu", &[&x], &[&out], vec![]),
-        Op::ReLU { negative_slope } => cx.node("LeakyRelu", &[&x], &[&out], vec![attr::float("alpha", negative_slope)]),
-        Op::PReLU { channel_shared } => {
+        Neuron::ReLU { negative_slope: 0.0 } => cx.node("Relu", &[&x], &[&out], vec![]),
+        Neuron::ReLU { negative_slope } => cx.node("LeakyRelu", &[&x], &[&out], vec![attr::float("alpha", negative_slope)]),
+        Neuron::PReLU { channel_shared } => {
             let shape = cx.in_shapes[0].clone();
             let dims = if channel_shared {
                 vec![1]
@@ -33,23 +33,23 @@ pub(super) fn activation(cx: &mut LayerCx<'_, '_>, op: &Op) -> Result<()> {
             let slope = cx.param(0, "slope", Some(&dims))?;
             cx.node("PRelu", &[&x, &slope], &[&out], vec![])
         }
-        Op::Sigmoid => cx.node("Sigmoid", &[&x], &[&out], vec![]),
-        Op::TanH => cx.node("Tanh", &[&x], &[&out], vec![]),
-        Op::Elu { alpha } => cx.node("Elu", &[&x], &[&out], vec![attr::float("alpha", alpha)]),
-        Op::AbsVal => cx.node("Abs", &[&x], &[&out], vec![]),
-        Op::Bnll => cx.node("Softplus", &[&x], &[&out], vec![]),
-        Op::Dropout { .. } => cx.identity(&x, &out),
-        Op::Clip { min, max } => {
+        Neuron::Sigmoid => cx.node("Sigmoid", &[&x], &[&out], vec![]),
+        Neuron::TanH => cx.node("Tanh", &[&x], &[&out], vec![]),
+        Neuron::Elu { alpha } => cx.node("Elu", &[&x], &[&out], vec![attr::float("alpha", alpha)]),
+        Neuron::AbsVal => cx.node("Abs", &[&x], &[&out], vec![]),
+        Neuron::Bnll => cx.node("Softplus", &[&x], &[&out], vec![]),
+        Neuron::Dropout { .. } => cx.identity(&x, &out),
+        Neuron::Clip { min, max } => {
             let lo = cx.scalar("min", min)?;
             let hi = cx.scalar("max", max)?;
             cx.node("Clip", &[&x, &lo, &hi], &[&out], vec![])
         }
-        Op::Swish { beta } => {
+        Neuron::Swish { beta } => {
             let t = scale_by(cx, &x, beta, "beta")?;
             let s = cx.tmp("Sigmoid", "sigmoid", &[&t], vec![])?;
             cx.node("Mul", &[&x, &s], &[&out], vec![])
         }
-        Op::Threshold { threshold } => {
+        Neuron::Threshold { threshold } => {
             let t = cx.scalar("threshold", threshold)?;
             let above = cx.tmp("Greater", "above", &[&x, &t], vec![])?;
             cx.node(
@@ -59,8 +59,8 @@ pub(super) fn activation(cx: &mut LayerCx<'_, '_>, op: &Op) -> Result<()> {
                 vec![attr::int("to", DataType::Float as i64)],
             )
         }
-        Op::Power { power, scale, shift } => power_layer(cx, &x, &out, power, scale, shift),
-        Op::Exp { base, scale, shift } => {
+        Neuron::Power { power, scale, shift } => power_layer(cx, &x, &out, power, scale, shift),
+        Neuron::Exp { base, scale, shift } => {
             let ln_base = if base == -1.0 { 1.0 } else { base.ln() };
             let inner = ln_base * scale;
             let outer = if shift == 0.0 {
@@ -79,7 +79,7 @@ pub(super) fn activation(cx: &mut LayerCx<'_, '_>, op: &Op) -> Result<()> {
                 cx.node("Mul", &[&e, &c], &[&out], vec![])
             }
         }
-        Op::Log { base, scale, shift } => {
+        Neuron::Log { base, scale, shift } => {
             let base_scale = if base == -1.0 { 1.0 } else { 1.0 / base.ln() };
             let mut t = scale_by(cx, &x, scale, "input_scale")?;
             if shift != 0.0 {
@@ -94,7 +94,6 @@ pub(super) fn activation(cx: &mut LayerCx<'_, '_>, op: &Op) -> Result<()> {
                 cx.node("Mul", &[&l, &c], &[&out], vec![])
             }
         }
-        _ => unreachable!("not an element-wise op: {op:?}"),
     }
 }
 
