@@ -10,6 +10,7 @@ use crate::proto::{BlobProto, BlobShape};
 
 /// Why a blob is not a valid tensor.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum BlobError {
     #[error("dimension {index} is negative ({value})")]
     NegativeDim { index: usize, value: i64 },

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// Where in a file something went wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Location {
     /// A text file position, 1-based.
     LineColumn { line: usize, column: usize },
@@ -32,6 +33,7 @@ impl fmt::Display for Location {
 
 /// Errors of caffe-io.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The file could not be opened, read or written.
     #[error("{}: {action}: {source}", path.display())]

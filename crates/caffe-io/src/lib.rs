@@ -5,14 +5,14 @@
 //! types of [`proto`] and back, upgrading legacy (V0/V1) nets on the way in.
 //!
 //! ```no_run
-//! let net = caffe_io::read_prototxt("deploy.prototxt".as_ref())?;
-//! let weights = caffe_io::read_caffemodel("weights.caffemodel".as_ref())?;
+//! let net = caffe_io::read_prototxt("deploy.prototxt")?;
+//! let weights = caffe_io::read_caffemodel("weights.caffemodel")?;
 //! for layer in &weights.layer {
 //!     for blob in &layer.blobs {
 //!         println!("{} {:?}", layer.name(), caffe_io::blob::blob_shape(blob));
 //!     }
 //! }
-//! caffe_io::write_prototxt("copy.prototxt".as_ref(), &net)?;
+//! caffe_io::write_prototxt("copy.prototxt", &net)?;
 //! # Ok::<(), caffe_io::Error>(())
 //! ```
 
@@ -44,29 +44,29 @@ pub use proto::{BlobProto, LayerParameter, NetParameter};
 use ndarray::ArrayD;
 
 /// Reads a `.prototxt` and upgrades legacy forms as Caffe does on load.
-pub fn read_prototxt(path: &Path) -> Result<NetParameter> {
+pub fn read_prototxt(path: impl AsRef<Path>) -> Result<NetParameter> {
     Reader::default().read_prototxt(path)
 }
 
 /// Parses prototxt text (`path` names it in errors) and upgrades it.
-pub fn parse_prototxt(text: &str, path: &Path) -> Result<NetParameter> {
+pub fn parse_prototxt(text: &str, path: impl AsRef<Path>) -> Result<NetParameter> {
     Reader::default().parse_prototxt(text, path)
 }
 
 /// Reads a `.caffemodel`, streaming each weight blob from the file into its own
 /// buffer, then upgrades legacy forms and checks every blob's size.
-pub fn read_caffemodel(path: &Path) -> Result<NetParameter> {
+pub fn read_caffemodel(path: impl AsRef<Path>) -> Result<NetParameter> {
     Reader::default().read_caffemodel(path)
 }
 
 /// Reads a `.caffemodel` of `len` bytes from any reader (e.g. one that reports
 /// progress), streaming as [`read_caffemodel`] does; `path` names it in errors.
-pub fn read_caffemodel_from<R: std::io::Read>(reader: R, len: u64, path: &Path) -> Result<NetParameter> {
+pub fn read_caffemodel_from<R: std::io::Read>(reader: R, len: u64, path: impl AsRef<Path>) -> Result<NetParameter> {
     Reader::default().read_caffemodel_from(reader, len, path)
 }
 
 /// Decodes `.caffemodel` bytes held in memory (`path` names them in errors).
-pub fn decode_caffemodel(bytes: &[u8], path: &Path) -> Result<NetParameter> {
+pub fn decode_caffemodel(bytes: &[u8], path: impl AsRef<Path>) -> Result<NetParameter> {
     Reader::default().decode_caffemodel(bytes, path)
 }
 
@@ -78,7 +78,7 @@ pub fn decode_caffemodel(bytes: &[u8], path: &Path) -> Result<NetParameter> {
 ///     max_weight_bytes: 16 << 30,
 ///     ..Default::default()
 /// });
-/// let weights = reader.read_caffemodel("huge.caffemodel".as_ref())?;
+/// let weights = reader.read_caffemodel("huge.caffemodel")?;
 /// # Ok::<(), caffe_io::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
@@ -92,7 +92,8 @@ impl Reader {
     }
 
     /// As [`read_prototxt`].
-    pub fn read_prototxt(&self, path: &Path) -> Result<NetParameter> {
+    pub fn read_prototxt(&self, path: impl AsRef<Path>) -> Result<NetParameter> {
+        let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read", e))?;
         let text = String::from_utf8(bytes).map_err(|e| {
             let offset = e.utf8_error().valid_up_to();
@@ -108,33 +109,43 @@ impl Reader {
     }
 
     /// As [`parse_prototxt`].
-    pub fn parse_prototxt(&self, text: &str, path: &Path) -> Result<NetParameter> {
+    pub fn parse_prototxt(&self, text: &str, path: impl AsRef<Path>) -> Result<NetParameter> {
+        let path = path.as_ref();
         let mut net = text::parse_net(text, path, &self.limits)?;
         upgrade::upgrade_net(&mut net, path)?;
         Ok(net)
     }
 
     /// As [`read_caffemodel`].
-    pub fn read_caffemodel(&self, path: &Path) -> Result<NetParameter> {
+    pub fn read_caffemodel(&self, path: impl AsRef<Path>) -> Result<NetParameter> {
+        let path = path.as_ref();
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, "open", e))?;
         let len = file.metadata().map_err(|e| Error::io(path, "stat", e))?.len();
         self.read_caffemodel_from(file, len, path)
     }
 
     /// As [`read_caffemodel_from`].
-    pub fn read_caffemodel_from<R: std::io::Read>(&self, reader: R, len: u64, path: &Path) -> Result<NetParameter> {
+    pub fn read_caffemodel_from<R: std::io::Read>(
+        &self,
+        reader: R,
+        len: u64,
+        path: impl AsRef<Path>,
+    ) -> Result<NetParameter> {
+        let path = path.as_ref();
         let net = binary::read_net(BufReader::with_capacity(1 << 20, reader), len, path, &self.limits)?;
         finish_weights(net, path)
     }
 
     /// As [`decode_caffemodel`].
-    pub fn decode_caffemodel(&self, bytes: &[u8], path: &Path) -> Result<NetParameter> {
+    pub fn decode_caffemodel(&self, bytes: &[u8], path: impl AsRef<Path>) -> Result<NetParameter> {
+        let path = path.as_ref();
         let net = binary::decode_net(bytes, path, &self.limits)?;
         finish_weights(net, path)
     }
 
     /// As [`read_binaryproto`].
-    pub fn read_binaryproto(&self, path: &Path) -> Result<ArrayD<f32>> {
+    pub fn read_binaryproto(&self, path: impl AsRef<Path>) -> Result<ArrayD<f32>> {
+        let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read", e))?;
         let blob = binary::decode_blob(&bytes, path, &self.limits)?;
         blob::blob_into_array(blob).map_err(|e| Error::invalid(path, Location::File, e.to_string()))
@@ -168,35 +179,35 @@ fn finish_weights(mut net: NetParameter, path: &Path) -> Result<NetParameter> {
 }
 
 /// Writes `net` as Caffe-style prototxt (weights left out), atomically.
-pub fn write_prototxt(path: &Path, net: &NetParameter) -> Result<()> {
+pub fn write_prototxt(path: impl AsRef<Path>, net: &NetParameter) -> Result<()> {
     let text = print::net_to_prototxt(net);
-    fs::write_atomic(path, |w| std::io::Write::write_all(w, text.as_bytes()))
+    fs::write_atomic(path.as_ref(), |w| std::io::Write::write_all(w, text.as_bytes()))
 }
 
 /// Writes `net` with its weight blobs as a binary `.caffemodel`, atomically,
 /// streaming the weights from memory to disk.
-pub fn write_caffemodel(path: &Path, net: &NetParameter) -> Result<()> {
-    fs::write_atomic(path, |w| binary::write_net(net, w))
+pub fn write_caffemodel(path: impl AsRef<Path>, net: &NetParameter) -> Result<()> {
+    fs::write_atomic(path.as_ref(), |w| binary::write_net(net, w))
 }
 
 /// Writes a `.caffemodel` whose layer `i` (of `net.layer`) holds the blobs
 /// `blobs(i, layer)`: weights kept outside the `NetParameter` (e.g. as arrays)
 /// are streamed to disk without a second copy. Written atomically.
-pub fn write_caffemodel_with<'a, F>(path: &Path, net: &NetParameter, blobs: F) -> Result<()>
+pub fn write_caffemodel_with<'a, F>(path: impl AsRef<Path>, net: &NetParameter, blobs: F) -> Result<()>
 where
     F: Fn(usize, &LayerParameter) -> Vec<binary::BlobRef<'a>>,
 {
-    fs::write_atomic(path, |w| binary::write_net_with(net, blobs, w))
+    fs::write_atomic(path.as_ref(), |w| binary::write_net_with(net, blobs, w))
 }
 
 /// Reads a `.binaryproto` blob (e.g. `imagenet_mean.binaryproto`) as an array.
-pub fn read_binaryproto(path: &Path) -> Result<ArrayD<f32>> {
+pub fn read_binaryproto(path: impl AsRef<Path>) -> Result<ArrayD<f32>> {
     Reader::default().read_binaryproto(path)
 }
 
 /// Writes an array as a `.binaryproto` blob (legacy 4-D fields for 4-D arrays,
 /// as Caffe's own mean files), atomically.
-pub fn write_binaryproto(path: &Path, array: ndarray::ArrayViewD<'_, f32>) -> Result<()> {
+pub fn write_binaryproto(path: impl AsRef<Path>, array: ndarray::ArrayViewD<'_, f32>) -> Result<()> {
     let mut blob = blob::array_to_blob(array.view());
     if array.ndim() == 4 {
         let s = array.shape();
@@ -206,13 +217,14 @@ pub fn write_binaryproto(path: &Path, array: ndarray::ArrayViewD<'_, f32>) -> Re
         blob.width = Some(s[3] as i32);
         blob.shape = None;
     }
-    fs::write_atomic(path, |w| binary::write_blob(&blob, w))
+    fs::write_atomic(path.as_ref(), |w| binary::write_blob(&blob, w))
 }
 
 /// Reads a mean file: `.npy` (e.g. `ilsvrc_2012_mean.npy`) or `.binaryproto`.
 /// A binaryproto mean of shape (1, C, H, W) is returned as (C, H, W), as
 /// pycaffe's `blobproto_to_array(...)[0]`.
-pub fn read_mean(path: &Path) -> Result<ArrayD<f32>> {
+pub fn read_mean(path: impl AsRef<Path>) -> Result<ArrayD<f32>> {
+    let path = path.as_ref();
     let is_npy = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy"));
     if is_npy {
         return read_npy_f32(path);
@@ -220,6 +232,7 @@ pub fn read_mean(path: &Path) -> Result<ArrayD<f32>> {
     let mean = read_binaryproto(path)?;
     if mean.ndim() == 4 && mean.shape()[0] == 1 {
         let shape = mean.shape()[1..].to_vec();
+        // Dropping a leading axis of 1 keeps the element count: cannot fail.
         Ok(mean.into_shape_with_order(shape).expect("same element count"))
     } else {
         Ok(mean)

@@ -12,7 +12,8 @@ use crate::fs::write_atomic;
 
 /// Reads an `.npy` array as f32. Float32 is read as is; float64 and integer
 /// arrays (int64, int32, uint8) are converted, as numpy's `astype(np.float32)`.
-pub fn read_npy_f32(path: &Path) -> Result<ArrayD<f32>> {
+pub fn read_npy_f32(path: impl AsRef<Path>) -> Result<ArrayD<f32>> {
+    let path = path.as_ref();
     let buf = read_aligned(path)?;
     let bytes = &bytemuck::cast_slice::<u64, u8>(&buf.words)[..buf.len];
     let npy_err = |e: ViewNpyError| Error::Npy {
@@ -44,7 +45,8 @@ pub fn read_npy_f32(path: &Path) -> Result<ArrayD<f32>> {
 }
 
 /// Reads an `.npy` array of integers (int64 or int32), e.g. labels.
-pub fn read_npy_i64(path: &Path) -> Result<ArrayD<i64>> {
+pub fn read_npy_i64(path: impl AsRef<Path>) -> Result<ArrayD<i64>> {
+    let path = path.as_ref();
     let buf = read_aligned(path)?;
     let bytes = &bytemuck::cast_slice::<u64, u8>(&buf.words)[..buf.len];
     match ArrayViewD::<i64>::view_npy(bytes) {
@@ -67,8 +69,8 @@ pub fn read_npy_i64(path: &Path) -> Result<ArrayD<i64>> {
 
 /// Writes a float32 `.npy` (C order), atomically: a temporary file in the same
 /// directory is renamed into place once complete.
-pub fn write_npy_f32(path: &Path, array: ArrayViewD<'_, f32>) -> Result<()> {
-    write_atomic(path, |w| {
+pub fn write_npy_f32(path: impl AsRef<Path>, array: ArrayViewD<'_, f32>) -> Result<()> {
+    write_atomic(path.as_ref(), |w| {
         array
             .as_standard_layout()
             .write_npy(w)
