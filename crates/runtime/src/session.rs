@@ -18,6 +18,9 @@ use crate::guard::guard;
 pub struct SessionBuilder {
     model: InferenceModel,
     origin: String,
+    /// The graph's inputs and computed tensors, read from the ONNX graph
+    /// before tract rewrites it (see [`SessionBuilder::value_names`]).
+    values: Vec<String>,
     outputs: Option<Vec<String>>,
     optimize: bool,
     threads: usize,
@@ -36,10 +39,11 @@ impl std::fmt::Debug for SessionBuilder {
 }
 
 impl SessionBuilder {
-    fn new(model: InferenceModel, origin: String) -> Self {
+    fn new(model: InferenceModel, origin: String, values: Vec<String>) -> Self {
         SessionBuilder {
             model,
             origin,
+            values,
             outputs: None,
             optimize: true,
             threads: 1,
@@ -48,7 +52,8 @@ impl SessionBuilder {
 
     /// Loads an `.onnx` file; external data is resolved relative to its
     /// directory.
-    pub fn from_path(path: &Path) -> Result<Self> {
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
         let origin = path.display().to_string();
         let onnx = tract_onnx::onnx();
         let proto = onnx.proto_model_for_path(path).map_err(|e| Error::Load {
@@ -57,7 +62,7 @@ impl SessionBuilder {
         })?;
         let dir = path.parent().and_then(Path::to_str);
         let model = load(&onnx, &proto, dir, &origin)?;
-        Ok(Self::new(model, origin))
+        Ok(Self::new(model, origin, value_names(&proto)))
     }
 
     /// Loads a model from encoded bytes. External data is not supported here
@@ -70,7 +75,7 @@ impl SessionBuilder {
             detail: e.to_string(),
         })?;
         let model = load(&onnx, &proto, None, &origin)?;
-        Ok(Self::new(model, origin))
+        Ok(Self::new(model, origin, value_names(&proto)))
     }
 
     /// Loads a model held as prost message (e.g. `onnx_export::ModelProto`) by
@@ -111,6 +116,19 @@ impl SessionBuilder {
             }
         }
         names
+    }
+
+    /// The tensors a forward pass computes, by ONNX name, in graph order: the
+    /// graph's inputs and every node output, leaving out initializers and
+    /// `Constant` nodes (weights and other constants, not results). These
+    /// are pycaffe's `net.blobs` for a model netsurgeon exported (plus the
+    /// helper tensors of layers lowered to several nodes), and what
+    /// `netsurgeon run MODEL.onnx --all-blobs` writes:
+    /// `builder.outputs(builder.value_names())` returns them all.
+    pub fn value_names(&self) -> Vec<String> {
+        // Only names tract kept a label for can be selected as outputs.
+        let known: std::collections::HashSet<String> = self.tensor_names().into_iter().collect();
+        self.values.iter().filter(|n| known.contains(*n)).cloned().collect()
     }
 
     /// Fixes the shape of input `name` (f32). Dimensions the model leaves
@@ -237,6 +255,30 @@ fn load(
         });
     }
     Ok(parsed.model)
+}
+
+/// The graph inputs and node outputs of an ONNX model, in graph order,
+/// without initializers (older exporters list them among the inputs too)
+/// and without the outputs of `Constant` nodes; each name once.
+fn value_names(proto: &tract_onnx::pb::ModelProto) -> Vec<String> {
+    let Some(graph) = &proto.graph else {
+        return Vec::new();
+    };
+    let constants: std::collections::HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
+    let inputs = graph.input.iter().map(|v| v.name.as_str());
+    let computed = graph
+        .node
+        .iter()
+        .filter(|n| n.op_type != "Constant")
+        .flat_map(|n| n.output.iter().map(String::as_str));
+    let mut seen = std::collections::HashSet::new();
+    inputs
+        .filter(|n| !constants.contains(n))
+        .chain(computed)
+        // Optional outputs a node leaves out have an empty name.
+        .filter(|n| !n.is_empty() && seen.insert(*n))
+        .map(str::to_string)
+        .collect()
 }
 
 #[cfg(feature = "multithread")]
