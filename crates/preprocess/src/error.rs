@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 /// Errors of caffe-preprocess.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The file could not be read.
     #[error("{}: {action}: {source}", path.display())]

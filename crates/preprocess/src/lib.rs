@@ -9,13 +9,13 @@
 //!   written as PNG atomically.
 //!
 //! ```no_run
-//! use caffe_preprocess::{load_image, load_mean, channel_mean, Transformer};
-//! let image = load_image("cat.jpg".as_ref(), true)?;
+//! use caffe_preprocess::{load_image, load_mean, channel_mean, ImageOptions, Transformer};
+//! let image = load_image("cat.jpg", &ImageOptions::default())?;
 //! let mut t = Transformer::new(&[10, 3, 227, 227])?;
 //! t.set_transpose([2, 0, 1])?;
 //! t.set_channel_swap(&[2, 1, 0])?;
 //! t.set_raw_scale(255.0);
-//! let mean = load_mean("ilsvrc_2012_mean.npy".as_ref())?;
+//! let mean = load_mean("ilsvrc_2012_mean.npy")?;
 //! let mean = channel_mean(mean.view().into_dimensionality()?);
 //! t.set_mean(mean.view().into_dyn())?;
 //! let blob = t.preprocess(image.view())?; // 3 x 227 x 227, BGR, mean-free
@@ -31,7 +31,7 @@ mod resize;
 mod transform;
 
 pub use error::{Error, Result};
-pub use load::{decode_image, load_image, load_image_with, Limits};
+pub use load::{decode_image, load_image, ImageOptions, Limits};
 pub use render::{class_map_png, heatmap_overlay_png, save_gray_png, save_rgb_png};
 pub use resize::{resize_image, AntiAliasing, ResizeOptions};
 pub use transform::{channel_mean, load_mean, oversample, Transformer};

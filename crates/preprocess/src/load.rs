@@ -108,24 +108,77 @@ pub(crate) struct Decoded {
     pub samples: Samples,
 }
 
-/// Loads an image as pycaffe's `caffe.io.load_image(path, color)`: an HxWx3
-/// RGB array (`color = true`) or HxWx1 intensity array (`color = false`) of
-/// float32 in [0, 1], with the default [`Limits`].
-pub fn load_image(path: &Path, color: bool) -> Result<Array3<f32>> {
-    load_image_with(path, color, &Limits::default())
+/// How [`load_image`] reads an image: pycaffe's `color` argument and the
+/// decoding [`Limits`]. The default is pycaffe's `load_image(filename)`:
+/// colour, default limits.
+///
+/// ```
+/// use caffe_preprocess::{ImageOptions, Limits};
+/// let grey = ImageOptions::grey(); // caffe.io.load_image(f, color=False)
+/// let tight = ImageOptions::default().limits(Limits { max_width: 4096, max_height: 4096, ..Limits::default() });
+/// assert!(!grey.color && tight.color);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageOptions {
+    /// An HxWx3 RGB array (true, pycaffe's default) or an HxWx1 intensity
+    /// array (false).
+    pub color: bool,
+    /// Checked against the image's header before its pixels are allocated.
+    pub limits: Limits,
 }
 
-/// [`load_image`] with explicit decoding limits.
-pub fn load_image_with(path: &Path, color: bool, limits: &Limits) -> Result<Array3<f32>> {
+impl Default for ImageOptions {
+    fn default() -> Self {
+        ImageOptions {
+            color: true,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl ImageOptions {
+    /// `caffe.io.load_image(filename, color=False)`: one intensity channel.
+    pub fn grey() -> Self {
+        ImageOptions {
+            color: false,
+            ..Self::default()
+        }
+    }
+
+    /// Sets [`color`](Self::color).
+    pub fn color(mut self, color: bool) -> Self {
+        self.color = color;
+        self
+    }
+
+    /// Sets the decoding [`limits`](Self::limits).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+}
+
+/// Loads an image as pycaffe's `caffe.io.load_image(path, color)`: an HxWx3
+/// RGB array (`options.color`, the default) or HxWx1 intensity array of
+/// float32 in [0, 1].
+///
+/// ```no_run
+/// use caffe_preprocess::{load_image, ImageOptions};
+/// let cat = load_image("cat.jpg", &ImageOptions::default())?; // 360 x 480 x 3
+/// let grey = load_image("cat.jpg", &ImageOptions::grey())?; // 360 x 480 x 1
+/// # Ok::<(), caffe_preprocess::Error>(())
+/// ```
+pub fn load_image(path: impl AsRef<Path>, options: &ImageOptions) -> Result<Array3<f32>> {
+    let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read", e))?;
-    decode_image(&bytes, path, color, limits)
+    decode_image(&bytes, path, options)
 }
 
 /// Decodes image bytes held in memory (`path` names them in errors) as
 /// [`load_image`] does.
-pub fn decode_image(bytes: &[u8], path: &Path, color: bool, limits: &Limits) -> Result<Array3<f32>> {
-    let decoded = decode_samples(bytes, path, limits)?;
-    Ok(to_float(decoded, color))
+pub fn decode_image(bytes: &[u8], path: impl AsRef<Path>, options: &ImageOptions) -> Result<Array3<f32>> {
+    let decoded = decode_samples(bytes, path.as_ref(), &options.limits)?;
+    Ok(to_float(decoded, options.color))
 }
 
 /// Decodes to 8/16-bit samples, choosing the decoder by the file's magic
@@ -234,5 +287,7 @@ fn to_float(decoded: Decoded, color: bool) -> Array3<f32> {
             .collect(),
     };
     let out_channels = if color { 3 } else { 1 };
+    // Every decoder returns width x height pixels of `channels` samples, and
+    // each branch above maps a pixel to `out_channels` values.
     Array3::from_shape_vec((height, width, out_channels), out).expect("decoder output has the header's size")
 }

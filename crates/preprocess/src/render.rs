@@ -117,9 +117,15 @@ pub fn render_gray<'a>(values: impl AsArray<'a, f32, Ix2>) -> Result<GrayImage> 
 }
 
 /// Writes `values` as a grey PNG (see [`render_gray`]), atomically.
-pub fn save_gray_png<'a>(path: &Path, values: impl AsArray<'a, f32, Ix2>) -> Result<()> {
+pub fn save_gray_png<'a>(path: impl AsRef<Path>, values: impl AsArray<'a, f32, Ix2>) -> Result<()> {
     let img = render_gray(values)?;
-    write_png(path, img.as_raw(), img.width(), img.height(), ExtendedColorType::L8)
+    write_png(
+        path.as_ref(),
+        img.as_raw(),
+        img.width(),
+        img.height(),
+        ExtendedColorType::L8,
+    )
 }
 
 /// An H x W x 3 (or x 1) float image in [0, 1] as 8-bit RGB (clipped, rounded).
@@ -142,14 +148,20 @@ pub fn render_rgb<'a>(image: impl AsArray<'a, f32, Ix3>) -> Result<RgbImage> {
 }
 
 /// Writes an H x W x 3 float image in [0, 1] as an RGB PNG, atomically.
-pub fn save_rgb_png<'a>(path: &Path, image: impl AsArray<'a, f32, Ix3>) -> Result<()> {
+pub fn save_rgb_png<'a>(path: impl AsRef<Path>, image: impl AsArray<'a, f32, Ix3>) -> Result<()> {
     let img = render_rgb(image)?;
     save_png(path, &img)
 }
 
 /// Writes an RGB image as PNG, atomically.
-pub fn save_png(path: &Path, img: &RgbImage) -> Result<()> {
-    write_png(path, img.as_raw(), img.width(), img.height(), ExtendedColorType::Rgb8)
+pub fn save_png(path: impl AsRef<Path>, img: &RgbImage) -> Result<()> {
+    write_png(
+        path.as_ref(),
+        img.as_raw(),
+        img.width(),
+        img.height(),
+        ExtendedColorType::Rgb8,
+    )
 }
 
 fn write_png(path: &Path, bytes: &[u8], w: u32, h: u32, color: ExtendedColorType) -> Result<()> {
@@ -367,7 +379,7 @@ pub fn render_heatmap_overlay<'a, 'b>(
 
 /// Renders [`render_heatmap_overlay`] to a PNG, atomically.
 pub fn heatmap_overlay_png<'a, 'b>(
-    path: &Path,
+    path: impl AsRef<Path>,
     image: impl AsArray<'a, f32, Ix3>,
     prob_map: impl AsArray<'b, f32, Ix2>,
     alpha: f32,
@@ -468,7 +480,7 @@ pub fn render_class_map<'a>(classes: impl AsArray<'a, i64, Ix2>, cell: u32) -> R
 }
 
 /// Renders [`render_class_map`] to a PNG, atomically.
-pub fn class_map_png<'a>(path: &Path, classes: impl AsArray<'a, i64, Ix2>, cell: u32) -> Result<()> {
+pub fn class_map_png<'a>(path: impl AsRef<Path>, classes: impl AsArray<'a, i64, Ix2>, cell: u32) -> Result<()> {
     let img = render_class_map(classes, cell)?;
     save_png(path, &img)
 }

@@ -339,7 +339,8 @@ pub fn channel_mean(mean: ArrayView3<'_, f64>) -> Array1<f64> {
 /// Reads a mean file at full precision: `.npy` (float64 such as
 /// `ilsvrc_2012_mean.npy`, or float32) or `.binaryproto` (float32 in the file;
 /// a leading axis of 1 is dropped, as pycaffe's `blobproto_to_array(...)[0]`).
-pub fn load_mean(path: &Path) -> Result<ndarray::ArrayD<f64>> {
+pub fn load_mean(path: impl AsRef<Path>) -> Result<ndarray::ArrayD<f64>> {
+    let path = path.as_ref();
     let is_npy = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy"));
     if !is_npy {
         return Ok(caffe_io::read_mean(path)?.mapv(f64::from));

@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use caffe_preprocess::{decode_image, load_image, load_image_with, Error, Limits};
+use caffe_preprocess::{decode_image, load_image, Error, ImageOptions, Limits};
 use image::{ImageBuffer, Luma, LumaA, Rgb, Rgba};
 use ndarray::{s, Array3};
 
@@ -37,7 +37,7 @@ fn cat_gray_equals_pycaffe_golden_input_exactly() {
     let f = fixtures();
     let golden = caffe_io::read_npy_f32(&f.join("golden/designer/input.npy")).unwrap();
     assert_eq!(golden.shape(), &[1, 1, 360, 480]);
-    let img = load_image(&f.join("images/cat_gray.jpg"), false).unwrap();
+    let img = load_image(&f.join("images/cat_gray.jpg"), &ImageOptions::grey()).unwrap();
     assert_eq!(img.shape(), &[360, 480, 1]);
     let golden = golden.slice(s![0, 0, .., ..]);
     let mine = img.slice(s![.., .., 0]);
@@ -51,7 +51,7 @@ fn cat_gray_equals_pycaffe_golden_input_exactly() {
     assert!(mine.iter().zip(golden.iter()).all(|(a, b)| a.to_bits() == b.to_bits()));
 
     // color=True tiles the grey channel, as np.tile(img, (1, 1, 3)).
-    let rgb = load_image(&f.join("images/cat_gray.jpg"), true).unwrap();
+    let rgb = load_image(&f.join("images/cat_gray.jpg"), &ImageOptions::default()).unwrap();
     assert_eq!(rgb.shape(), &[360, 480, 3]);
     for c in 0..3 {
         assert_eq!(rgb.slice(s![.., .., c]), mine);
@@ -63,10 +63,10 @@ fn colour_jpegs_equal_pillow_libjpeg_turbo() {
     let f = fixtures();
     // cat.jpg is 4:4:4 (IDCT + colour conversion only); fish-bike.jpg is
     // 4:2:0, so it also checks libjpeg's fancy (triangular) upsampling.
-    let cat = load_image(&f.join("images/cat.jpg"), true).unwrap();
+    let cat = load_image(&f.join("images/cat.jpg"), &ImageOptions::default()).unwrap();
     assert_eq!(cat.shape(), &[360, 480, 3]);
     assert_eq!(checksum_u8(&cat), (60033953, 30329467696));
-    let fish = load_image(&f.join("images/fish-bike.jpg"), true).unwrap();
+    let fish = load_image(&f.join("images/fish-bike.jpg"), &ImageOptions::default()).unwrap();
     assert_eq!(fish.shape(), &[323, 481, 3]);
     assert_eq!(checksum_u8(&fish), (80734483, 40777516469));
 }
@@ -74,7 +74,7 @@ fn colour_jpegs_equal_pillow_libjpeg_turbo() {
 #[test]
 fn colour_jpeg_as_grey_is_skimage_rgb2gray() {
     let f = fixtures();
-    let g = load_image(&f.join("images/cat.jpg"), false).unwrap();
+    let g = load_image(&f.join("images/cat.jpg"), &ImageOptions::grey()).unwrap();
     assert_eq!(g.shape(), &[360, 480, 1]);
     // Values printed by pycaffe's load_image(..., color=False) (skimage 0.26).
     let expected = [
@@ -102,35 +102,35 @@ where
 #[test]
 fn png_variants_follow_pillow() {
     let p = Path::new("mem.png");
-    let l = Limits::default();
+    let (grey, color) = (ImageOptions::grey(), ImageOptions::default());
     // 8-bit grey: v / 255.
     let g8 = ImageBuffer::from_fn(3, 2, |x, y| Luma([(x * 100 + y * 7) as u8]));
-    let a = decode_image(&png_bytes(&g8), p, false, &l).unwrap();
+    let a = decode_image(&png_bytes(&g8), p, &grey).unwrap();
     assert_eq!(a.shape(), &[2, 3, 1]);
     assert_eq!(a[[1, 2, 0]], (207.0f64 / 255.0) as f32);
     // 16-bit grey stays 16-bit in Pillow ("I;16"): v / 65535.
     let g16 = ImageBuffer::from_fn(3, 2, |x, y| Luma([(x * 20000 + y * 999) as u16]));
-    let a = decode_image(&png_bytes(&g16), p, false, &l).unwrap();
+    let a = decode_image(&png_bytes(&g16), p, &grey).unwrap();
     assert_eq!(a[[1, 2, 0]], (40999.0f64 / 65535.0) as f32);
     // 16-bit RGB is opened by Pillow as 8-bit "RGB": high byte / 255.
     let rgb16 = ImageBuffer::from_fn(2, 2, |x, y| Rgb([(x * 30000 + 255) as u16, (y * 40000) as u16, 65535]));
-    let a = decode_image(&png_bytes(&rgb16), p, true, &l).unwrap();
+    let a = decode_image(&png_bytes(&rgb16), p, &color).unwrap();
     assert_eq!(a.shape(), &[2, 2, 3]);
     assert_eq!(a[[0, 1, 0]], ((30255 >> 8) as f64 / 255.0) as f32);
     assert_eq!(a[[1, 0, 1]], ((40000 >> 8) as f64 / 255.0) as f32);
     assert_eq!(a[[1, 1, 2]], 1.0);
     // RGBA: alpha dropped.
     let rgba = ImageBuffer::from_fn(2, 1, |x, _| Rgba([10 * x as u8, 20, 30, 0]));
-    let a = decode_image(&png_bytes(&rgba), p, true, &l).unwrap();
+    let a = decode_image(&png_bytes(&rgba), p, &color).unwrap();
     assert_eq!(a.shape(), &[1, 2, 3]);
     assert_eq!(a[[0, 1, 0]], (10.0f64 / 255.0) as f32);
     // RGBA as grey: rgb2gray of the colour, alpha ignored.
-    let a = decode_image(&png_bytes(&rgba), p, false, &l).unwrap();
+    let a = decode_image(&png_bytes(&rgba), p, &grey).unwrap();
     let want = (10.0 / 255.0) * 0.2125 + (20.0 / 255.0) * 0.7154 + (30.0 / 255.0) * 0.0721;
     assert_eq!(a[[0, 1, 0]], want as f32);
     // Grey + alpha: grey, tiled for colour.
     let la = ImageBuffer::from_fn(2, 1, |x, _| LumaA([100 + x as u8, 7]));
-    let a = decode_image(&png_bytes(&la), p, true, &l).unwrap();
+    let a = decode_image(&png_bytes(&la), p, &color).unwrap();
     assert_eq!(a.shape(), &[1, 2, 3]);
     assert_eq!(a[[0, 1, 2]], (101.0f64 / 255.0) as f32);
 }
@@ -153,12 +153,12 @@ fn bad_files_are_typed_errors_naming_the_file() {
     };
 
     let missing = dir.path().join("missing.jpg");
-    let e = expect_err(load_image(&missing, true));
+    let e = expect_err(load_image(&missing, &ImageOptions::default()));
     assert!(matches!(e, Error::Io { .. }), "{e}");
     assert!(e.to_string().contains("missing.jpg"), "{e}");
 
     let p = write("empty.jpg", b"");
-    let e = expect_err(load_image(&p, true));
+    let e = expect_err(load_image(&p, &ImageOptions::default()));
     assert!(matches!(e, Error::Unsupported { .. }), "{e}");
     assert!(
         e.to_string().contains("empty.jpg") && e.to_string().contains("empty"),
@@ -166,19 +166,22 @@ fn bad_files_are_typed_errors_naming_the_file() {
     );
 
     let p = write("anim.gif", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;");
-    let e = expect_err(load_image(&p, true));
+    let e = expect_err(load_image(&p, &ImageOptions::default()));
     assert!(
         matches!(e, Error::Unsupported { .. }) && e.to_string().contains("Gif"),
         "{e}"
     );
 
     let p = write("text.jpg", b"hello, I am not an image");
-    assert!(matches!(expect_err(load_image(&p, true)), Error::Unsupported { .. }));
+    assert!(matches!(
+        expect_err(load_image(&p, &ImageOptions::default())),
+        Error::Unsupported { .. }
+    ));
 
     // Truncated in the middle of the entropy-coded data: Pillow raises
     // "image file is truncated"; libjpeg's premature-EOF warning is an error.
     let p = write("half.jpg", &cat[..cat.len() / 2]);
-    let e = expect_err(load_image(&p, true));
+    let e = expect_err(load_image(&p, &ImageOptions::default()));
     assert!(matches!(e, Error::Corrupt { format: "JPEG", .. }), "{e}");
     assert!(
         e.to_string().contains("half.jpg") && e.to_string().contains("Premature end"),
@@ -189,16 +192,19 @@ fn bad_files_are_typed_errors_naming_the_file() {
     let mut garbage = vec![0xFF, 0xD8, 0xFF, 0x01];
     garbage.extend(std::iter::repeat_n(0x55u8, 100));
     let p = write("garbage.jpg", &garbage);
-    let e = expect_err(load_image(&p, true));
+    let e = expect_err(load_image(&p, &ImageOptions::default()));
     assert!(matches!(e, Error::Corrupt { format: "JPEG", .. }), "{e}");
 
     // A header cut right after SOF.
     let p = write("header_only.jpg", &cat[..300]);
-    assert!(matches!(expect_err(load_image(&p, true)), Error::Corrupt { .. }));
+    assert!(matches!(
+        expect_err(load_image(&p, &ImageOptions::default())),
+        Error::Corrupt { .. }
+    ));
 
     let png = png_bytes(&ImageBuffer::from_fn(8, 8, |x, _| Luma([x as u8])));
     let p = write("cut.png", &png[..png.len() - 20]);
-    let e = expect_err(load_image(&p, true));
+    let e = expect_err(load_image(&p, &ImageOptions::default()));
     assert!(matches!(e, Error::Corrupt { format: "PNG", .. }), "{e}");
     assert!(e.to_string().contains("cut.png"), "{e}");
 }
@@ -224,8 +230,7 @@ fn huge_headers_fail_before_allocating() {
     let e = expect_err(decode_image(
         &jpeg_with_dims(&cat, 60000, 60000),
         p,
-        true,
-        &Limits::default(),
+        &ImageOptions::default(),
     ));
     assert!(matches!(e, Error::TooLarge { .. }), "{e}");
     assert!(e.to_string().contains("60000x60000"), "{e}");
@@ -237,7 +242,7 @@ fn huge_headers_fail_before_allocating() {
     // Fix the IHDR CRC so that only the size is wrong.
     let crc = crc32(&png[12..29]);
     png[29..33].copy_from_slice(&crc.to_be_bytes());
-    let e = expect_err(decode_image(&png, Path::new("huge.png"), true, &Limits::default()));
+    let e = expect_err(decode_image(&png, Path::new("huge.png"), &ImageOptions::default()));
     assert!(matches!(e, Error::TooLarge { .. }), "{e}");
     assert!(e.to_string().contains("100000x100000"), "{e}");
     assert!(start.elapsed().as_secs_f64() < 2.0, "rejected without decoding");
@@ -247,7 +252,10 @@ fn huge_headers_fail_before_allocating() {
         max_width: 400,
         ..Limits::default()
     };
-    let e = expect_err(load_image_with(&fixtures().join("images/cat.jpg"), true, &small));
+    let e = expect_err(load_image(
+        fixtures().join("images/cat.jpg"),
+        &ImageOptions::default().limits(small),
+    ));
     assert!(
         e.to_string().contains("480x360") && e.to_string().contains("cat.jpg"),
         "{e}"
@@ -256,7 +264,10 @@ fn huge_headers_fail_before_allocating() {
         max_alloc: 1000,
         ..Limits::default()
     };
-    let e = expect_err(load_image_with(&fixtures().join("images/cat_gray.jpg"), false, &tight));
+    let e = expect_err(load_image(
+        fixtures().join("images/cat_gray.jpg"),
+        &ImageOptions::grey().limits(tight),
+    ));
     assert!(matches!(e, Error::TooLarge { .. }), "{e}");
 }
 

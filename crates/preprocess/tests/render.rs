@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use caffe_preprocess::render::{render_class_map, render_gray, render_heatmap_overlay, viridis_rgb8};
-use caffe_preprocess::{class_map_png, heatmap_overlay_png, load_image, save_gray_png, save_rgb_png, Error};
+use caffe_preprocess::{
+    class_map_png, heatmap_overlay_png, load_image, save_gray_png, save_rgb_png, Error, ImageOptions,
+};
 use image::{Rgb, RgbImage};
 use ndarray::{arr2, s, Array2, Array3, Ix2, Ix4};
 
@@ -100,7 +102,7 @@ fn check_legend(img: &RgbImage, layout: &caffe_preprocess::render::LegendLayout)
 /// The classification demo's picture: a photo and an 8x8 map upsampled over it.
 #[test]
 fn heatmap_over_cat_has_size_contrast_and_legend() {
-    let cat = load_image(&fixtures().join("images/cat.jpg"), true).unwrap();
+    let cat = load_image(&fixtures().join("images/cat.jpg"), &ImageOptions::default()).unwrap();
     let map = Array2::from_shape_fn((8, 8), |(y, x)| ((y * 8 + x) as f32 / 63.0) * 0.9 + 0.05);
     let (img, layout) = render_heatmap_overlay(&cat, &map, 0.5, Some("P(cat)")).unwrap();
     assert_eq!(img.height(), 360);

@@ -55,12 +55,11 @@ pub fn caffemodel(bytes: &[u8], name: &str) -> Result<caffe_io::NetParameter> {
 
 /// Decodes an embedded image as `caffe.io.load_image(name, color)`.
 pub fn image(bytes: &[u8], name: &str, color: bool) -> Result<ndarray::Array3<f32>> {
-    let limits = netsurgeon::caffe_preprocess::Limits::default();
+    let options = netsurgeon::caffe_preprocess::ImageOptions::default().color(color);
     Ok(netsurgeon::caffe_preprocess::decode_image(
         bytes,
-        &embedded_path(name),
-        color,
-        &limits,
+        embedded_path(name),
+        &options,
     )?)
 }
 

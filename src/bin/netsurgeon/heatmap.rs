@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use ndarray::{Array1, Array2, ArrayD, ArrayView2, ArrayView4, Axis, Ix3, Ix4};
-use netsurgeon::caffe_preprocess::{channel_mean, heatmap_overlay_png, load_image, load_mean, Transformer};
+use netsurgeon::caffe_preprocess::{
+    channel_mean, heatmap_overlay_png, load_image, load_mean, ImageOptions, Transformer,
+};
 use netsurgeon::graph_ir::{passes, Net};
 use netsurgeon::Forward;
 
@@ -124,7 +126,7 @@ pub fn run(args: &HeatmapArgs, quiet: bool) -> Result<()> {
             .with_context(|| format!("reshaping input '{input}' to {}", format_shape(&dims)))?;
     }
 
-    let image = load_image(&args.image, channels == 3)?;
+    let image = load_image(&args.image, &ImageOptions::default().color(channels == 3))?;
     let data = preprocess(image.view(), &dims, args)?;
     let output = output_blob(&net, args.output_blob.as_deref())?;
     // Check --class before the (possibly long) forward pass.
