@@ -3,7 +3,7 @@
 //! at 1x3x227x227 and as the fully convolutional net at 1x3x451x451 (files in
 //! `target/bench-data`), then timed:
 //!
-//! - tract (through `tract_runtime::Session`) on 1 and 2 threads: median, min
+//! - tract (through `netsurgeon::runtime::Session`) on 1 and 2 threads: median, min
 //!   and max of `NETSURGEON_BENCH_RUNS` (default 10) runs after `WARMUP`
 //!   runs, on those files and on the same nets with
 //!   `passes::split_large_conv` applied (what `netsurgeon::Forward` runs;
@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use ndarray::{ArrayD, IxDyn};
 use netsurgeon::graph_ir::{passes, Net};
 use netsurgeon::onnx_export::{export, ExportOptions, WriteOptions};
-use netsurgeon::tract_runtime::{Session, SessionBuilder};
+use netsurgeon::runtime::{Session, SessionBuilder};
 
 const WARMUP: usize = 2;
 const CLASSIFIER: [usize; 4] = [1, 3, 227, 227];
@@ -211,7 +211,7 @@ fn child(task: &str) {
     match task {
         "baseline" => {}
         "export" => {
-            let mut net = Net::load(caffenet_prototxt(), Some(&weights)).unwrap();
+            let mut net = Net::load_with_weights(caffenet_prototxt(), &weights).unwrap();
             passes::full_conv(&mut net, "data", &FULL_CONV).unwrap();
             let exported = export(&net, &ExportOptions::default()).unwrap();
             let dir = tempfile::tempdir_in(bench_dir()).unwrap();
@@ -279,7 +279,7 @@ fn main() {
     println!("CaffeNet weights: {} ({:.1} MB)", weights.display(), mb(size));
 
     // The two ONNX files, and the export's cost against a raw write.
-    let mut net = Net::load(caffenet_prototxt(), Some(&weights)).unwrap();
+    let mut net = Net::load_with_weights(caffenet_prototxt(), &weights).unwrap();
     net.reshape_input("data", &CLASSIFIER).unwrap();
     let classifier = bench_dir().join("caffenet_227.onnx");
     let (export_227, raw_227, bytes_227) = export_vs_write(&net, &classifier, 5);

@@ -10,7 +10,7 @@ use std::path::Path;
 use crate::caffe_io::{self, Limits, Reader};
 use crate::graph_ir::{LoadOptions, MissingWeights, Net};
 use crate::onnx_export::{self, ExportOptions, SpatialDims};
-use crate::tract_runtime::SessionBuilder;
+use crate::runtime::SessionBuilder;
 
 /// The byte that ends the prototxt part of an [`export`] input; the rest is
 /// the caffemodel. Prototxt text never holds it, and libFuzzer's mutations keep

@@ -7,23 +7,29 @@
 //! - [`caffe_io`]: Caffe's file formats, read and written exactly.
 //! - [`graph_ir`]: the net as a typed graph: shapes, surgery API, passes.
 //! - [`onnx_export`]: the net as ONNX with Caffe's exact semantics.
-//! - [`tract_runtime`]: running ONNX with tract, comparing blobs.
+//! - [`runtime`]: running ONNX with tract, comparing blobs.
 //! - [`caffe_preprocess`]: pycaffe's image loading and `Transformer`.
 //! - [`forward`]: pycaffe's `net.forward()` (export + tract), every blob by name.
 //!
 //! ```no_run
-//! use std::collections::HashMap;
 //! use netsurgeon::graph_ir::{passes, Net};
+//! use netsurgeon::ForwardOptions;
 //!
-//! let mut net = Net::load("deploy.prototxt", Some("weights.caffemodel".as_ref()))?;
+//! let mut net = Net::load_with_weights("deploy.prototxt", "weights.caffemodel")?;
 //! passes::full_conv(&mut net, "data", &[1, 3, 451, 451])?;
 //! let image = ndarray::ArrayD::<f32>::zeros(vec![1, 3, 451, 451]);
-//! let blobs = netsurgeon::forward(&net, HashMap::from([("data".to_string(), image)]), true)?;
-//! println!("{:?}", blobs.get("prob").unwrap().shape()); // [1, 1000, 8, 8]
+//! let blobs = netsurgeon::forward(&net, [("data", image)], &ForwardOptions::default())?;
+//! println!("{:?}", blobs["prob"].shape()); // [1, 1000, 8, 8]
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Features: `cli` (default) builds the `netsurgeon` command line and its
+//! dependencies; a program that only uses the library can depend on
+//! `netsurgeon` with `default-features = false`. `fuzzing` exposes the
+//! bodies of the cargo-fuzz targets (`fuzz/`).
 
 pub mod forward;
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 
@@ -31,8 +37,8 @@ pub use caffe_io;
 pub use caffe_preprocess;
 pub use forward::{forward, Blobs, Forward, ForwardError, ForwardOptions};
 pub use graph_ir;
+pub use tract_runtime as runtime;
 pub use onnx_export;
-pub use tract_runtime;
 
 /// The converter's version, as recorded in exported models.
 pub const VERSION: &str = env!("NETSURGEON_VERSION");

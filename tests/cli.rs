@@ -329,6 +329,131 @@ fn bench_prints_json_timings() {
     assert!(0.0 < min && min <= med && med <= max, "{t}");
 }
 
+/// `run`, `bench` and `heatmap` use every core unless `--threads N` pins
+/// them, as onnxruntime does; 0 threads is a usage error.
+#[test]
+fn threads_default_to_every_core() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let bench = |threads: Option<&str>| {
+        let mut cmd = netsurgeon();
+        cmd.arg("bench")
+            .arg(mini().join("net.prototxt"))
+            .args(["--runs", "1", "--json"]);
+        if let Some(n) = threads {
+            cmd.args(["--threads", n]);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let t: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        t["threads"].as_u64().unwrap()
+    };
+    assert_eq!(bench(None), cores as u64);
+    assert_eq!(bench(Some("1")), 1);
+    for subcommand in ["run", "bench", "heatmap"] {
+        netsurgeon()
+            .args([subcommand, "--threads", "0"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("at least 1"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    netsurgeon()
+        .arg("run")
+        .arg(mini().join("net.prototxt"))
+        .arg("--weights")
+        .arg(mini().join("net.caffemodel"))
+        .arg("--input")
+        .arg(format!("data={}", mini().join("input.npy").display()))
+        .arg("--out-dir")
+        .arg(dir.path())
+        .args(["--threads", "1"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("prob (1, 10)"));
+}
+
+/// A mistyped input name is named with the net's inputs and the likely one.
+#[test]
+fn run_names_a_mistyped_input() {
+    let dir = tempfile::tempdir().unwrap();
+    netsurgeon()
+        .arg("run")
+        .arg(mini().join("net.prototxt"))
+        .arg("--weights")
+        .arg(mini().join("net.caffemodel"))
+        .arg("--input")
+        .arg(format!("dta={}", mini().join("input.npy").display()))
+        .arg("--out-dir")
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "'dta' is not an input of the net (its inputs: 'data'); did you mean 'data'?",
+        ));
+}
+
+/// `run MODEL.onnx --all-blobs` writes every tensor the model computes; for
+/// netsurgeon's own export these are the Caffe blobs under their Caffe names,
+/// with Caffe's values, and no weights.
+#[test]
+fn run_onnx_all_blobs_writes_every_computed_tensor() {
+    let dir = tempfile::tempdir().unwrap();
+    let onnx = dir.path().join("mini.onnx");
+    netsurgeon()
+        .arg("convert")
+        .arg(mini().join("net.prototxt"))
+        .arg("--weights")
+        .arg(mini().join("net.caffemodel"))
+        .arg("-o")
+        .arg(&onnx)
+        .assert()
+        .success();
+    let run = |model: &Path, out: &Path| {
+        let mut cmd = netsurgeon();
+        cmd.arg("run").arg(model);
+        if model.extension().is_some_and(|e| e == "prototxt") {
+            cmd.arg("--weights").arg(mini().join("net.caffemodel"));
+        }
+        cmd.arg("--input")
+            .arg(format!("data={}", mini().join("input.npy").display()))
+            .arg("--out-dir")
+            .arg(out)
+            .arg("--all-blobs")
+            .assert()
+            .success();
+        let mut names: Vec<String> = std::fs::read_dir(out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let from_onnx = run(&onnx, &dir.path().join("onnx"));
+    let from_caffe = run(&mini().join("net.prototxt"), &dir.path().join("caffe"));
+    assert_eq!(from_caffe.len(), 15);
+    for name in &from_caffe {
+        assert!(from_onnx.contains(name), "{name} missing from {from_onnx:?}");
+    }
+    // No initializer (a weight) is among them: every file is an activation
+    // with the batch dimension of the input.
+    for name in &from_onnx {
+        let a = netsurgeon::caffe_io::read_npy_f32(dir.path().join("onnx").join(name)).unwrap();
+        assert_eq!(a.shape().first(), Some(&1), "{name}: {:?}", a.shape());
+    }
+    // Each Caffe blob holds Caffe's numbers.
+    for name in &from_caffe {
+        let ours = netsurgeon::caffe_io::read_npy_f32(dir.path().join("onnx").join(name)).unwrap();
+        let caffe = netsurgeon::caffe_io::read_npy_f32(mini().join("blobs").join(name)).unwrap();
+        assert_eq!(ours.shape(), caffe.shape(), "{name}");
+        let scale = caffe.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let err = ours
+            .iter()
+            .zip(caffe.iter())
+            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(err <= 1e-4 * scale.max(1e-6), "{name}: max error {err}");
+    }
+}
+
 #[test]
 fn convert_and_bench_failures_are_clear() {
     let dir = tempfile::tempdir().unwrap();

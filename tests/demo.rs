@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use netsurgeon::caffe_io::{read_npy_f32, read_npy_i64};
-use netsurgeon::caffe_preprocess::load_image;
+use netsurgeon::caffe_preprocess::{load_image, ImageOptions};
 
 fn golden() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden")
@@ -34,7 +34,7 @@ fn run_demo(out: &Path, extra: &[&str]) -> String {
 
 /// Decodes a PNG and checks its size and that it is not one flat colour.
 fn assert_picture(path: &Path, width: Option<usize>, height: Option<usize>) -> (usize, usize) {
-    let img = load_image(path, true).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let img = load_image(path, &ImageOptions::default()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let (h, w, _) = img.dim();
     if let Some(expected) = width {
         assert_eq!(w, expected, "{} width", path.display());
@@ -158,13 +158,15 @@ fn whole_demo_with_caffenet() {
     assert!(map
         .iter()
         .all(|row| row.len() == 8 && row.iter().all(|c| (0..1000).contains(c))));
-    assert!(stdout.contains("forward time (2 threads"));
+    // Every core, as the library's forward pass uses by default.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert!(stdout.contains(&format!("forward time ({cores} threads")));
     assert_picture(&out.join("caffenet_class_map.png"), None, None);
 
     // The saved net reloads as the full-conv CaffeNet, and the ONNX file exists.
-    let net = netsurgeon::graph_ir::Net::load(
+    let net = netsurgeon::graph_ir::Net::load_with_weights(
         out.join("caffenet_full_conv.prototxt"),
-        Some(&out.join("caffenet_full_conv.caffemodel")),
+        &out.join("caffenet_full_conv.caffemodel"),
     )
     .unwrap();
     assert_eq!(net.blob_shape("prob").unwrap(), &[1, 1000, 8, 8]);

@@ -20,13 +20,12 @@
 //!   blob by blob: each blob agrees on the region its receptive field keeps
 //!   inside the crop, and differs just past it.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use ndarray::{s, ArrayD, Axis, IxDyn};
 use netsurgeon::graph_ir::{passes, Net};
 use netsurgeon::onnx_export::{export, ExportOptions, SpatialDims, WriteOptions};
-use netsurgeon::tract_runtime::SessionBuilder;
+use netsurgeon::runtime::SessionBuilder;
 
 /// `max|ours - reference| <= 1e-4 * max|reference|`, the project's rule.
 fn assert_close(what: &str, ours: ndarray::ArrayViewD<'_, f32>, reference: ndarray::ArrayViewD<'_, f32>) {
@@ -63,14 +62,15 @@ fn image(shape: &[usize], seed: u64) -> ArrayD<f32> {
 fn caffenet() -> Net {
     let prototxt =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/models/bvlc_reference_caffenet/deploy.prototxt");
-    let mut net = Net::load(&prototxt, None).unwrap();
+    let mut net = Net::load(&prototxt).unwrap();
     net.synthesize_params(7);
     net.reshape_input("data", &[1, 3, 227, 227]).unwrap();
     net
 }
 
 fn forward(net: &Net, input: ArrayD<f32>) -> netsurgeon::Blobs {
-    netsurgeon::forward(net, HashMap::from([("data".to_string(), input)]), true).unwrap()
+    let options = netsurgeon::ForwardOptions::default().all_blobs(true);
+    netsurgeon::forward(net, [("data", input)], &options).unwrap()
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use netsurgeon::caffe_io::{read_npy_f32, read_npy_i64};
-use netsurgeon::caffe_preprocess::{load_image, save_gray_png};
+use netsurgeon::caffe_preprocess::{load_image, save_gray_png, ImageOptions};
 use predicates::prelude::*;
 
 fn fixtures() -> PathBuf {
@@ -58,7 +58,7 @@ fn printed_map(stdout: &str) -> Vec<i64> {
 
 /// Decodes a PNG; returns (width, height) after checking it is not flat.
 fn picture(path: &Path) -> (usize, usize) {
-    let img = load_image(path, true).unwrap();
+    let img = load_image(path, &ImageOptions::default()).unwrap();
     let (h, w, _) = img.dim();
     let first = img[[0, 0, 0]];
     assert!(
@@ -156,7 +156,7 @@ layer { name: "prob" type: "Softmax" bottom: "conv" top: "prob" }
     )
     .unwrap();
     let weights = dir.path().join("tiny.caffemodel");
-    let mut net = netsurgeon::graph_ir::Net::load(&prototxt, None).unwrap();
+    let mut net = netsurgeon::graph_ir::Net::load(&prototxt).unwrap();
     net.synthesize_params(5);
     net.save_weights(&weights).unwrap();
 

@@ -3,7 +3,6 @@
 //! the same names and in the same order, with the values of the net run as it
 //! is up to float reassociation.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use ndarray::{ArrayD, IxDyn};
@@ -26,7 +25,7 @@ fn random(shape: &[usize], mut seed: u64) -> ArrayD<f32> {
 #[test]
 fn forward_with_convolutions_split_equals_the_net_as_it_is() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden/public/mini_caffenet");
-    let mut net = Net::load(dir.join("net.prototxt"), Some(&dir.join("net.caffemodel"))).unwrap();
+    let mut net = Net::load_with_weights(dir.join("net.prototxt"), &dir.join("net.caffemodel")).unwrap();
     // Random weights too, so that every part of every split has its own values.
     net.synthesize_params(3);
     let layers = net.layers().len();
@@ -38,16 +37,9 @@ fn forward_with_convolutions_split_equals_the_net_as_it_is() {
     assert!(!split_conv::would_split(&net, &split).unwrap().is_empty());
     let input = random(net.blob_shape("data").unwrap(), 11);
     let run = |split: Option<SplitConvOptions>| {
-        let options = ForwardOptions {
-            all_blobs: true,
-            split,
-            ..Default::default()
-        };
-        let forward = Forward::with_options(&net, &options).unwrap();
-        forward
-            .run(HashMap::from([("data".to_string(), input.clone())]))
-            .unwrap()
-            .blobs
+        let options = ForwardOptions::default().all_blobs(true).split(split);
+        let forward = Forward::new(&net, &options).unwrap();
+        forward.run([("data", input.clone())]).unwrap().into_vec()
     };
     let plain = run(None);
     let split = run(Some(split));

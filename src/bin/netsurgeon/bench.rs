@@ -1,7 +1,6 @@
 //! `netsurgeon bench`: forward time of a model in tract (Caffe models are
 //! exported to ONNX in memory first), after a warm-up: median, min and max.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -15,7 +14,7 @@ use crate::common::{format_shape, InputSpec};
 #[derive(Args)]
 #[command(after_help = "Examples:
   netsurgeon bench deploy.prototxt --weights model.caffemodel --input data=1,3,227,227 --runs 20
-  netsurgeon bench full_conv.onnx --input data=1,3,451,451 --threads 2 --json")]
+  netsurgeon bench full_conv.onnx --input data=1,3,451,451 --threads 1 --json")]
 pub struct BenchArgs {
     /// The model: a .prototxt (weights optional: timing does not depend on values) or an .onnx file.
     pub model: PathBuf,
@@ -28,9 +27,9 @@ pub struct BenchArgs {
     /// Timed runs (after one warm-up run).
     #[arg(long, default_value_t = 10)]
     pub runs: usize,
-    /// Threads for tract.
-    #[arg(long, default_value_t = 1)]
-    pub threads: usize,
+    /// Threads for tract's matrix products [default: every core; 1 pins one].
+    #[arg(long, value_name = "N", value_parser = crate::common::parse_threads)]
+    pub threads: Option<usize>,
     /// Print JSON: {"median_ms":..,"min_ms":..,"max_ms":..}.
     #[arg(long)]
     pub json: bool,
@@ -53,10 +52,11 @@ pub fn run(args: &BenchArgs, _quiet: bool) -> Result<()> {
     if args.runs == 0 {
         bail!("--runs must be at least 1");
     }
+    let threads = crate::common::threads(args.threads);
     let is_onnx = args.model.extension().is_some_and(|e| e.eq_ignore_ascii_case("onnx"));
     let run_once: Box<dyn Fn() -> Result<()>>;
     if is_onnx {
-        let mut builder = netsurgeon::tract_runtime::SessionBuilder::from_path(&args.model)?.threads(args.threads);
+        let mut builder = netsurgeon::runtime::SessionBuilder::from_path(&args.model)?.threads(threads);
         for spec in &args.inputs {
             builder = builder.input_shape(&spec.name, &spec.dims)?;
         }
@@ -80,7 +80,7 @@ pub fn run(args: &BenchArgs, _quiet: bool) -> Result<()> {
         });
     } else {
         let net = crate::common::load_net(&args.model, args.weights.as_ref(), &args.inputs)?;
-        let inputs: HashMap<String, ArrayD<f32>> = net
+        let inputs: Vec<(String, ArrayD<f32>)> = net
             .inputs()
             .iter()
             .map(|n| Ok((n.to_string(), ArrayD::from_elem(net.blob_shape(n)?.to_vec(), 0.5))))
@@ -90,12 +90,10 @@ pub fn run(args: &BenchArgs, _quiet: bool) -> Result<()> {
                 println!("input {n} {}", format_shape(a.shape()));
             }
         }
-        let options = netsurgeon::ForwardOptions {
-            threads: args.threads,
-            split: (!args.no_split).then(Default::default),
-            ..Default::default()
-        };
-        let forward = netsurgeon::Forward::with_options(&net, &options)?;
+        let options = netsurgeon::ForwardOptions::default()
+            .threads(threads)
+            .split((!args.no_split).then(Default::default));
+        let forward = netsurgeon::Forward::new(&net, &options)?;
         run_once = Box::new(move || {
             forward.run(inputs.clone())?;
             Ok(())
@@ -114,7 +112,7 @@ pub fn run(args: &BenchArgs, _quiet: bool) -> Result<()> {
         min_ms: times[0],
         max_ms: times[times.len() - 1],
         runs: args.runs,
-        threads: args.threads,
+        threads,
     };
     if args.json {
         println!("{}", serde_json::to_string(&timing)?);

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use clap::Args;
 use netsurgeon::caffe_io;
-use netsurgeon::tract_runtime::{GoldenDir, DEFAULT_TOLERANCE};
+use netsurgeon::runtime::{GoldenDir, DEFAULT_TOLERANCE};
 
 #[derive(Args)]
 #[command(
@@ -52,7 +52,8 @@ fn golden_inputs(dir: &Path, names: &[&str]) -> Result<Vec<(String, ndarray::Arr
 pub fn run(args: &CheckArgs, quiet: bool) -> Result<()> {
     let net = crate::common::load_net(&args.prototxt, args.weights.as_ref(), &[])?;
     let inputs = golden_inputs(&args.golden, &net.inputs())?;
-    let blobs = crate::run::run_net(net, inputs, true, 1)?;
+    let options = netsurgeon::ForwardOptions::default().all_blobs(true).threads(1);
+    let blobs = crate::run::run_net(net, inputs, &options)?;
     let golden = GoldenDir::new(args.golden.join("blobs"));
     let present: Vec<&str> = blobs
         .iter()

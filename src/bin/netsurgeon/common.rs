@@ -100,6 +100,20 @@ impl std::str::FromStr for InputSpec {
     }
 }
 
+/// Parses `--threads N`: a whole number of at least 1.
+pub fn parse_threads(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) | Err(_) => Err(format!("'{s}': give a whole number of threads, at least 1")),
+        Ok(n) => Ok(n),
+    }
+}
+
+/// The threads a subcommand runs tract with: `--threads N` if given, else
+/// every core of the machine (as onnxruntime and the library's forward pass).
+pub fn threads(arg: Option<usize>) -> usize {
+    arg.unwrap_or_else(netsurgeon::forward::all_cores)
+}
+
 /// pycaffe's tuple style: `(96, 3, 11, 11)`, `(96,)`, `()`.
 pub fn format_shape(shape: &[usize]) -> String {
     match shape {

@@ -9,7 +9,6 @@
 //! 3. a really trained LeNet cast the same way, reading a canvas of four
 //!    digits as an 8x8 map, checked against real Caffe's map.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -20,14 +19,12 @@ use netsurgeon::caffe_io;
 use netsurgeon::caffe_preprocess::{channel_mean, class_map_png, heatmap_overlay_png, save_gray_png, Transformer};
 use netsurgeon::graph_ir::{passes, Net};
 use netsurgeon::onnx_export::{self, ExportOptions, WriteOptions};
-use netsurgeon::Forward;
+use netsurgeon::{Forward, ForwardOptions};
 
 use crate::common::format_shape;
 use crate::embedded;
 use crate::heatmap::{argmax_map, format_grid, rank_classes};
 
-/// Threads for tract's matrix products (the demo is sized for 2 cores).
-const THREADS: usize = 2;
 /// Seed of the designer net's random filler and of CaffeNet's weights.
 const SEED: u64 = 1;
 /// The digit whose probability map step 3 draws (the canvas's first digit).
@@ -163,7 +160,7 @@ pub fn designer_weights() -> Array4<f32> {
 }
 
 fn forward_blob(net: &Net, input: &ArrayD<f32>, blob: &str) -> Result<ArrayD<f32>> {
-    let blobs = netsurgeon::forward(net, HashMap::from([("data".to_string(), input.clone())]), false)?;
+    let blobs = netsurgeon::forward(net, [("data", input.clone())], &ForwardOptions::default())?;
     blobs
         .get(blob)
         .cloned()
@@ -301,11 +298,11 @@ fn preprocess_cat(image: &ndarray::Array3<f32>, mean: &ndarray::Array1<f64>, siz
 /// the best of three runs, so a first run's allocations and a busy machine
 /// count less.
 fn timed_forward(net: &Net, input: ArrayD<f32>) -> Result<(ArrayD<f32>, Duration)> {
-    let forward = Forward::new(net, false, THREADS)?;
+    let forward = Forward::new(net, &ForwardOptions::default())?;
     let mut best = Duration::MAX;
     let mut prob = None;
     for _ in 0..3 {
-        let inputs = HashMap::from([("data".to_string(), input.clone())]);
+        let inputs = [("data", input.clone())];
         let start = Instant::now();
         let blobs = forward.run(inputs)?;
         best = best.min(start.elapsed());
@@ -404,7 +401,8 @@ fn caffenet(out: &Path, files: &mut Files) -> Result<()> {
 
     let windows = map.len();
     println!(
-        "forward time ({THREADS} threads, best of 3): classifier at 227 {}, full conv at 451 {} = {:.1}x, for {windows} classifications",
+        "forward time ({} threads, best of 3): classifier at 227 {}, full conv at 451 {} = {:.1}x, for {windows} classifications",
+        ForwardOptions::default().threads,
         ms(t227),
         ms(t451),
         t451.as_secs_f64() / t227.as_secs_f64().max(1e-9)
@@ -448,7 +446,7 @@ fn digits(out: &Path, files: &mut Files) -> Result<()> {
     save_gray_png(&path, canvas.slice(ndarray::s![0, 0, .., ..]))?;
     files.add(path, "the input: digits 3, 7, 0, 5 on a 56x56 canvas");
 
-    let blobs = netsurgeon::forward(&net, HashMap::from([("data".to_string(), canvas.clone())]), false)?;
+    let blobs = netsurgeon::forward(&net, [("data", canvas.clone())], &ForwardOptions::default())?;
     let prob = blobs
         .get("prob")
         .context("the forward pass returned no 'prob'")?

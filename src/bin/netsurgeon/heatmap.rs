@@ -5,7 +5,6 @@
 //! one forward pass, and the result is printed as a class map and drawn as
 //! a probability heatmap over the image.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -15,7 +14,7 @@ use netsurgeon::caffe_preprocess::{
     channel_mean, heatmap_overlay_png, load_image, load_mean, ImageOptions, Transformer,
 };
 use netsurgeon::graph_ir::{passes, Net};
-use netsurgeon::Forward;
+use netsurgeon::{Forward, ForwardOptions};
 
 use crate::common::{check_output, format_shape};
 
@@ -71,6 +70,9 @@ pub struct HeatmapArgs {
     /// Where to write the heatmap (.png).
     #[arg(short, long, value_name = "OUT.png")]
     pub output: PathBuf,
+    /// Threads for tract's matrix products [default: every core; 1 pins one].
+    #[arg(long, value_name = "N", value_parser = crate::common::parse_threads)]
+    pub threads: Option<usize>,
     /// Overwrite an existing output file.
     #[arg(long)]
     pub force: bool,
@@ -135,9 +137,9 @@ pub fn run(args: &HeatmapArgs, quiet: bool) -> Result<()> {
             bail!("--class {k}: the net has {classes} classes (0 to {})", classes - 1);
         }
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let forward = Forward::new(&net, false, threads)?;
-    let blobs = forward.run(HashMap::from([(input.clone(), data)]))?;
+    let options = ForwardOptions::default().threads(crate::common::threads(args.threads));
+    let forward = Forward::new(&net, &options)?;
+    let blobs = forward.run([(input.clone(), data)])?;
     let prob = blobs
         .get(&output)
         .with_context(|| format!("the forward pass did not return blob '{output}'"))?;

@@ -3,13 +3,12 @@
 //! is written as `DIR/NAME.npy`, `/` in names written as `__` as pycaffe users
 //! save them.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use ndarray::ArrayD;
-use netsurgeon::caffe_io;
+use netsurgeon::{caffe_io, ForwardOptions};
 
 use crate::common::format_shape;
 
@@ -17,7 +16,13 @@ use crate::common::format_shape;
 #[command(after_help = "Examples:
   netsurgeon run deploy.prototxt --weights model.caffemodel --input data=image.npy --out-dir out
   netsurgeon run deploy.prototxt --weights model.caffemodel --input data=image.npy --out-dir out --all-blobs
-  netsurgeon run model.onnx --input data=image.npy --out-dir out")]
+  netsurgeon run model.onnx --input data=image.npy --out-dir out --all-blobs --threads 1
+
+With --all-blobs, a Caffe model writes every blob (pycaffe's net.blobs) and an ONNX file every
+tensor its nodes compute (initializers and Constant nodes left out). For an ONNX file that
+netsurgeon exported, these are the Caffe blobs under their Caffe names, plus the steps of layers
+lowered to several nodes (norm1/square, ... of an LRN) and the values in-place layers overwrite
+(conv1.conv1: conv1 before its in-place ReLU).")]
 pub struct RunArgs {
     /// The model: a .prototxt (with --weights) or an .onnx file.
     pub model: PathBuf,
@@ -30,12 +35,12 @@ pub struct RunArgs {
     /// Directory for the outputs (created if needed).
     #[arg(long)]
     pub out_dir: PathBuf,
-    /// Write every blob, not only the outputs (Caffe models only).
+    /// Write every blob (an ONNX file: every computed tensor), not only the outputs.
     #[arg(long)]
     pub all_blobs: bool,
-    /// Threads for tract.
-    #[arg(long, default_value_t = 1)]
-    pub threads: usize,
+    /// Threads for tract's matrix products [default: every core; 1 pins one].
+    #[arg(long, value_name = "N", value_parser = crate::common::parse_threads)]
+    pub threads: Option<usize>,
     /// Overwrite existing files in the output directory.
     #[arg(long)]
     pub force: bool,
@@ -64,45 +69,56 @@ fn is_onnx(path: &Path) -> bool {
     path.extension().is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
 }
 
-/// Runs the model; returns (blob name, value) in the model's order.
+/// Runs the model; returns (blob name, value) in the model's order. For an
+/// ONNX file, `options.all_blobs` selects every computed tensor and
+/// `options.split` is not used (the file's nodes run as they are).
 pub fn run_model(
     model: &Path,
     weights: Option<&PathBuf>,
     inputs: Vec<(String, ArrayD<f32>)>,
-    all_blobs: bool,
-    threads: usize,
+    options: &ForwardOptions,
 ) -> Result<Vec<(String, ArrayD<f32>)>> {
     if is_onnx(model) {
         if weights.is_some() {
             bail!("--weights is for Caffe models; {} holds its weights", model.display());
         }
-        if all_blobs {
-            bail!("--all-blobs is for Caffe models (an ONNX file's intermediate tensors have no Caffe names)");
-        }
-        let mut builder = netsurgeon::tract_runtime::SessionBuilder::from_path(model)?.threads(threads);
+        let mut builder = netsurgeon::runtime::SessionBuilder::from_path(model)?.threads(options.threads);
         for (name, array) in &inputs {
             builder = builder.input_shape(name, array.shape())?;
+        }
+        if options.all_blobs {
+            let values = builder.value_names();
+            builder = builder.outputs(values)?;
         }
         let session = builder.build()?;
         return Ok(session.run_named(inputs.into_iter().collect())?);
     }
     let net = crate::common::load_net(model, weights, &[])?;
-    run_net(net, inputs, all_blobs, threads)
+    run_net(net, inputs, options)
 }
 
 /// Runs a loaded Caffe net on `inputs`, each input blob reshaped to its array.
 pub fn run_net(
     mut net: netsurgeon::graph_ir::Net,
     inputs: Vec<(String, ArrayD<f32>)>,
-    all_blobs: bool,
-    threads: usize,
+    options: &ForwardOptions,
 ) -> Result<Vec<(String, ArrayD<f32>)>> {
+    // A name that is not an input gets the forward pass's error (the net's
+    // inputs, and the likely one), not the reshape's.
+    let net_inputs: Vec<String> = net.inputs().iter().map(|n| n.to_string()).collect();
+    if let Some((name, _)) = inputs.iter().find(|(n, _)| !net_inputs.contains(n)) {
+        return Err(netsurgeon::ForwardError::UnknownInput {
+            name: name.clone(),
+            inputs: net_inputs,
+        }
+        .into());
+    }
     for (name, array) in &inputs {
         net.reshape_input(name, array.shape())
             .with_context(|| format!("input '{name}' of shape {}", format_shape(array.shape())))?;
     }
-    let forward = netsurgeon::Forward::new(&net, all_blobs, threads)?;
-    Ok(forward.run(inputs.into_iter().collect::<HashMap<_, _>>())?.blobs)
+    let forward = netsurgeon::Forward::new(&net, options)?;
+    Ok(forward.run(inputs)?.into_vec())
 }
 
 pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
@@ -112,7 +128,10 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     sources.extend(args.weights.as_deref());
     sources.extend(input_files.iter().map(PathBuf::as_path));
     let inputs: Vec<(String, ArrayD<f32>)> = inputs.into_iter().map(|(n, _, a)| (n, a)).collect();
-    let blobs = run_model(&args.model, args.weights.as_ref(), inputs, args.all_blobs, args.threads)?;
+    let options = ForwardOptions::default()
+        .all_blobs(args.all_blobs)
+        .threads(crate::common::threads(args.threads));
+    let blobs = run_model(&args.model, args.weights.as_ref(), inputs, &options)?;
     std::fs::create_dir_all(&args.out_dir).with_context(|| format!("creating {}", args.out_dir.display()))?;
     for (name, array) in &blobs {
         let path = args.out_dir.join(blob_file(name));
