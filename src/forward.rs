@@ -32,7 +32,7 @@ use std::collections::HashMap;
 use graph_ir::passes::{split_large_conv, SplitConvOptions};
 use graph_ir::Net;
 use ndarray::ArrayD;
-use tract_runtime::SessionBuilder;
+use netsurgeon_runtime::SessionBuilder;
 use onnx_export::{export, ExportOptions};
 
 /// Why a forward pass failed.
@@ -47,7 +47,7 @@ pub enum ForwardError {
     Export(Box<onnx_export::Error>),
     /// tract could not prepare or run the exported model.
     #[error(transparent)]
-    Run(Box<tract_runtime::Error>),
+    Run(Box<netsurgeon_runtime::Error>),
     /// The net's blobs or shapes could not be worked out.
     #[error(transparent)]
     Net(Box<graph_ir::Error>),
@@ -110,8 +110,8 @@ impl From<onnx_export::Error> for ForwardError {
     }
 }
 
-impl From<tract_runtime::Error> for ForwardError {
-    fn from(e: tract_runtime::Error) -> Self {
+impl From<netsurgeon_runtime::Error> for ForwardError {
+    fn from(e: netsurgeon_runtime::Error) -> Self {
         ForwardError::Run(Box::new(e))
     }
 }
@@ -394,7 +394,7 @@ pub fn all_cores() -> usize {
 /// several threads too: it takes `&self`).
 #[derive(Debug)]
 pub struct Forward {
-    session: tract_runtime::Session,
+    session: netsurgeon_runtime::Session,
     /// The net's input blobs and the shapes the session was prepared for.
     inputs: Vec<(String, Vec<usize>)>,
     /// (blob name, tensor name) for every blob returned.

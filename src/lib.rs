@@ -37,7 +37,7 @@ pub use caffe_io;
 pub use caffe_preprocess;
 pub use forward::{forward, Blobs, Forward, ForwardError, ForwardOptions};
 pub use graph_ir;
-pub use tract_runtime as runtime;
+pub use netsurgeon_runtime as runtime;
 pub use onnx_export;
 
 /// The converter's version, as recorded in exported models.

@@ -2,14 +2,14 @@
 //! then runs at batch 1 and 10, on 1 thread and on a pool, with only the
 //! output or with every tensor exposed.
 //!
-//!     cargo run --release -p tract-runtime --features multithread --example bench_threads
+//!     cargo run --release -p netsurgeon-runtime --features multithread --example bench_threads
 
 use std::time::Instant;
 
 use ndarray::{ArrayD, IxDyn};
+use netsurgeon_runtime::SessionBuilder;
 use onnx_export::attr;
 use onnx_export::builder::{Dim, GraphBuilder, ModelOptions};
-use tract_runtime::SessionBuilder;
 
 fn values(n: usize, seed: u64, scale: f32) -> Vec<f32> {
     let mut s = seed.wrapping_add(0x9E3779B97F4A7C15);

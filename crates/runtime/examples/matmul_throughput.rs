@@ -9,7 +9,7 @@
 //! the gap between the two is tract's convolution path (im2col gathers, packing),
 //! not the kernels or our graph.
 //!
-//!     cargo run --release -p tract-runtime --example matmul_throughput [M N K ...]
+//!     cargo run --release -p netsurgeon-runtime --example matmul_throughput [M N K ...]
 
 use std::time::Instant;
 

@@ -5,7 +5,7 @@
 //! forward pass comes from the exported graph (an op choice, an unfused op)
 //! or from tract's kernels.
 //!
-//!     cargo run --release -p tract-runtime --example profile -- MODEL.onnx 1,3,451,451 [threads] [runs]
+//!     cargo run --release -p netsurgeon-runtime --example profile -- MODEL.onnx 1,3,451,451 [threads] [runs]
 //!
 //! `PROFILE_DETAIL=1` also prints the kernel tract chose for the slowest
 //! nodes. The node times are wall-clock around each node's evaluation.

@@ -1,10 +1,10 @@
-//! The error type of tract-runtime. tract reports errors as `anyhow` chains;
+//! The error type of netsurgeon-runtime. tract reports errors as `anyhow` chains;
 //! they are kept as text with their whole context chain ("{:#}"), since the
 //! innermost cause (e.g. which node failed to type) is the useful part.
 
 use std::path::{Path, PathBuf};
 
-/// Errors of tract-runtime.
+/// Errors of netsurgeon-runtime.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -86,5 +86,5 @@ pub(crate) fn detail(e: impl std::fmt::Display) -> String {
     format!("{e:#}")
 }
 
-/// Result with tract-runtime's [`Error`].
+/// Result with netsurgeon-runtime's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -7,8 +7,8 @@
 //! (0.17), so arrays pass between the two without conversion.
 //!
 //! ```no_run
-//! use tract_runtime::SessionBuilder;
-//! let session = SessionBuilder::from_path("net.onnx".as_ref())?
+//! use netsurgeon_runtime::SessionBuilder;
+//! let session = SessionBuilder::from_path("net.onnx")?
 //!     .input_shape("data", &[1, 3, 227, 227])?
 //!     .outputs(["conv1", "prob"])?
 //!     .build()?;
@@ -16,7 +16,7 @@
 //! for (name, blob) in &outputs {
 //!     println!("{name}: {:?}", blob.shape());
 //! }
-//! # Ok::<(), tract_runtime::Error>(())
+//! # Ok::<(), netsurgeon_runtime::Error>(())
 //! ```
 
 pub mod compare;

@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
+use netsurgeon_runtime::{compare, Error, SessionBuilder, DEFAULT_TOLERANCE};
 use onnx_export::builder::Dim;
 use onnx_export::{ExternalData, WriteOptions};
-use tract_runtime::{compare, Error, SessionBuilder, DEFAULT_TOLERANCE};
 
 mod common;
 use common::{array, conv_relu_model, naive_conv, weights, PARAMS};
@@ -37,6 +37,9 @@ fn conv_matches_a_naive_loop_and_intermediates_can_be_exposed() {
     for n in ["data", "conv", "relu"] {
         assert!(names.iter().any(|t| t == n), "{n} not in {names:?}");
     }
+    // The computed tensors are the input and the node outputs: the weights
+    // (initializers) are tensors of the model too, but not results.
+    assert_eq!(builder.value_names(), ["data", "conv", "relu"]);
     let session = builder.outputs(["data", "conv", "relu"]).unwrap().build().unwrap();
     let out = session.run(vec![x.clone()]).unwrap();
     let names: Vec<_> = out.iter().map(|(n, _)| n.as_str()).collect();

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 
 use graph_ir::Net;
 use ndarray::ArrayD;
+use netsurgeon_runtime::{compare, GoldenDir, Report, SessionBuilder, DEFAULT_TOLERANCE};
 use onnx_export::{export, Export, ExportOptions, SpatialDims};
 use serde_json::Value;
-use tract_runtime::{compare, GoldenDir, Report, SessionBuilder, DEFAULT_TOLERANCE};
 
 mod common;
 
@@ -24,7 +24,7 @@ fn fixtures() -> PathBuf {
 
 fn read_npy(path: &Path) -> ArrayD<f32> {
     let bytes = std::fs::read(path).unwrap();
-    tract_runtime::compare::read_npy_f32(&bytes, path).unwrap()
+    netsurgeon_runtime::compare::read_npy_f32(&bytes, path).unwrap()
 }
 
 fn symbolic(net: &Net) -> Result<Export<'_>, onnx_export::Error> {
@@ -245,9 +245,9 @@ fn check_size(
 
 fn lenet_full_conv() -> Net {
     let dir = fixtures().join("digits");
-    Net::load(
+    Net::load_with_weights(
         dir.join("lenet_full_conv.prototxt"),
-        Some(&dir.join("lenet_full_conv.caffemodel")),
+        &dir.join("lenet_full_conv.caffemodel"),
     )
     .unwrap()
 }
@@ -316,7 +316,7 @@ fn lenet_full_conv_sizes(mut ort: Option<&mut OrtCases>) {
 #[test]
 fn a_classifier_is_refused_with_the_layer_named() {
     let dir = fixtures().join("digits");
-    let net = Net::load(dir.join("deploy.prototxt"), Some(&dir.join("lenet_digits.caffemodel"))).unwrap();
+    let net = Net::load_with_weights(dir.join("deploy.prototxt"), &dir.join("lenet_digits.caffemodel")).unwrap();
     let err = symbolic(&net).unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, onnx_export::Error::Unsupported { .. }), "{text}");
@@ -356,7 +356,7 @@ fn golden_case_sizes(mut ort: Option<&mut OrtCases>) {
     for case in index.as_array().unwrap() {
         let case = case["case"].as_str().unwrap();
         let dir = root.join(case);
-        let load = || Net::load(dir.join("net.prototxt"), Some(&dir.join("net.caffemodel"))).unwrap();
+        let load = || Net::load_with_weights(dir.join("net.prototxt"), &dir.join("net.caffemodel")).unwrap();
         let net = load();
         let exported = match symbolic(&net) {
             Ok(e) => e,
@@ -434,7 +434,7 @@ fn one_tract_session_serves_every_size() {
         let dir = root.join(case);
         nets.push((
             case.into(),
-            Box::new(move || Net::load(dir.join("net.prototxt"), Some(&dir.join("net.caffemodel"))).unwrap()),
+            Box::new(move || Net::load_with_weights(dir.join("net.prototxt"), &dir.join("net.caffemodel")).unwrap()),
         ));
     }
     let mut failures = Vec::new();
