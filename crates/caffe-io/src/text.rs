@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor};
+use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, ReflectMessage};
 
 use crate::error::{Error, Location, Result};
 use crate::limits::{Limit, Limits};
@@ -32,6 +32,13 @@ pub fn message(name: &str) -> MessageDescriptor {
 pub fn parse_net(text: &str, path: &Path, limits: &Limits) -> Result<NetParameter> {
     check_depth(text, path, limits)?;
     let dynamic = parse_dynamic(text, message("NetParameter"), path)?;
+    if let Some(missing) = missing_required(&dynamic, "") {
+        return Err(Error::Text {
+            path: path.to_path_buf(),
+            location: Location::File,
+            message: format!("{missing} is required but missing (Caffe's text parser refuses the file too)"),
+        });
+    }
     let net = dynamic.transcode_to::<NetParameter>().map_err(|e| Error::Text {
         path: path.to_path_buf(),
         location: Location::File,
@@ -45,6 +52,49 @@ pub fn parse_net(text: &str, path: &Path, limits: &Limits) -> Result<NetParamete
         exceeded,
     })?;
     Ok(net)
+}
+
+/// The first `required` field (proto2) that `msg` or a message inside it
+/// leaves out, as a path naming each layer on the way (`layer 2 'clip'
+/// .clip_param.max`). prost's structs give a missing required field its
+/// default, so this is the only place the absence can be seen.
+fn missing_required(msg: &DynamicMessage, at: &str) -> Option<String> {
+    use prost_reflect::{Cardinality, Value};
+    for field in msg.descriptor().fields() {
+        let here = if at.is_empty() {
+            field.name().to_string()
+        } else {
+            format!("{at}.{}", field.name())
+        };
+        if !msg.has_field(&field) {
+            if field.cardinality() == Cardinality::Required {
+                return Some(here);
+            }
+            continue;
+        }
+        let named = |i: usize, m: &DynamicMessage| match m.get_field_by_name("name").as_deref() {
+            Some(Value::String(name)) => format!("{here} {i} '{name}'"),
+            _ => format!("{here}[{i}]"),
+        };
+        match &*msg.get_field(&field) {
+            Value::Message(m) => {
+                if let Some(found) = missing_required(m, &here) {
+                    return Some(found);
+                }
+            }
+            Value::List(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let Value::Message(m) = item {
+                        if let Some(found) = missing_required(m, &named(i, m)) {
+                            return Some(found);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Refuses text nested deeper than the limit before the (recursive) parser
@@ -149,6 +199,14 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.starts_with("net.prototxt:4:3:"), "{msg}");
         assert!(msg.contains("typo_field"), "{msg}");
+    }
+
+    #[test]
+    fn refuses_a_missing_required_field_naming_the_layer() {
+        let text = r#"layer { name: "in" type: "Input" top: "x" }
+            layer { name: "clip" type: "Clip" bottom: "x" top: "y" clip_param { min: 0 } }"#;
+        let err = parse_net(text, Path::new("n.prototxt"), &Limits::default()).unwrap_err().to_string();
+        assert!(err.contains("layer 1 'clip'.clip_param.max is required but missing"), "{err}");
     }
 
     #[test]

@@ -42,8 +42,9 @@ use crate::ops::LayerCx;
 pub type LowerFn<T> = fn(&mut LayerCx<'_, '_>, &T) -> Result<()>;
 
 /// The type-erased form every lowering is stored as.
-type ErasedLower = Box<dyn Fn(&mut LayerCx<'_, '_>, &Op) -> Result<()> + Send + Sync>;
+type ErasedLower = Arc<dyn Fn(&mut LayerCx<'_, '_>, &Op) -> Result<()> + Send + Sync>;
 
+#[derive(Clone)]
 struct Entry {
     /// The op type's Rust name, for messages.
     op_type: &'static str,
@@ -61,7 +62,7 @@ pub enum LoweringError {
 }
 
 /// The ONNX lowering of each op type.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Lowerings {
     by_type: HashMap<TypeId, Entry>,
 }
@@ -104,7 +105,7 @@ impl Lowerings {
 
     /// Adds the lowering of op type `T`, replacing any it had.
     pub fn replace<T: LayerOp>(&mut self, lower: LowerFn<T>) {
-        let erased: ErasedLower = Box::new(move |cx, op| match op.downcast_ref::<T>() {
+        let erased: ErasedLower = Arc::new(move |cx, op| match op.downcast_ref::<T>() {
             Some(op) => lower(cx, op),
             // Unreachable by construction (entries are keyed by T's TypeId),
             // but an error costs nothing and never takes the process down.

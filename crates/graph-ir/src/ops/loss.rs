@@ -62,6 +62,18 @@ pub(crate) fn setup_loss(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Op
     if inputs[0].first() != inputs[1].first() {
         return Err(ctx.shape_error(inputs, "the data and label should have the same first dimension"));
     }
+    if ctx.type_name == "SoftmaxWithLoss" {
+        // As Caffe's SoftmaxWithLossLayer::Reshape: one label per prediction
+        // along the softmax axis.
+        let axis = ctx.axis(layer.softmax_param.unwrap_or_default().axis(), inputs, 0, "softmax_param.axis")?;
+        let (pred, label) = (&inputs[0], &inputs[1]);
+        if count(pred, 0, axis) * count(pred, axis + 1, pred.len()) != count(label, 0, label.len()) {
+            return Err(ctx.shape_error(
+                inputs,
+                "the number of labels must match the number of predictions (outer x inner axes of bottom 0)",
+            ));
+        }
+    }
     let mut tops = vec![Vec::new()];
     if ctx.num_tops > 1 {
         tops.push(inputs[0].clone());

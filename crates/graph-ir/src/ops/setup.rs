@@ -1,0 +1,125 @@
+//! The setup context every layer type's setup works in, as Caffe's
+//! `Layer::SetUp` (`LayerSetUp` + `Reshape`) sees it: the layer being set up
+//! ([`LayerCtx`], with its errors and `CanonicalAxisIndex`), what a setup
+//! yields ([`Setup`]: the op, top shapes, params) and the initial value of
+//! each param ([`ParamInit`], Caffe's constant fillers).
+
+use caffe_io::proto::{FillerParameter, LayerParameter, Phase};
+
+use crate::error::{Error, Result};
+use crate::registry::Op;
+use crate::shape::Shape;
+
+/// The shape and initial value of one learnable param, for a net built
+/// without weights: constant fillers give their value; random fillers
+/// (gaussian, xavier, msra, uniform, ...) give 0, as this crate does not train.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamInit {
+    pub shape: Shape,
+    pub fill: f32,
+}
+
+/// What setting a layer up yields: its op, the shape of each top (None when
+/// unknown) and its params (None when the input shapes are unknown).
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub op: Op,
+    pub tops: Vec<Option<Shape>>,
+    pub params: Option<Vec<ParamInit>>,
+}
+
+impl Setup {
+    /// A setup whose tops are all known.
+    pub fn known(op: impl Into<Op>, tops: Vec<Shape>, params: Vec<ParamInit>) -> Self {
+        Setup {
+            op: op.into(),
+            tops: tops.into_iter().map(Some).collect(),
+            params: Some(params),
+        }
+    }
+
+    /// A setup for unknown input shapes: the op as written, nothing else.
+    pub fn unknown(op: impl Into<Op>, num_tops: usize) -> Self {
+        Setup {
+            op: op.into(),
+            tops: vec![None; num_tops],
+            params: None,
+        }
+    }
+}
+
+/// The layer being set up, for error messages and phase-dependent defaults.
+#[derive(Debug, Clone, Copy)]
+pub struct LayerCtx<'a> {
+    pub name: &'a str,
+    pub type_name: &'a str,
+    pub phase: Phase,
+    pub num_bottoms: usize,
+    pub num_tops: usize,
+}
+
+impl<'a> LayerCtx<'a> {
+    /// The context of `layer` in a net of the given phase (a layer's own
+    /// `phase` field wins, as in Caffe).
+    pub fn new(layer: &'a LayerParameter, phase: Phase) -> Self {
+        LayerCtx {
+            name: layer.name(),
+            type_name: layer.r#type(),
+            phase: if layer.phase.is_some() { layer.phase() } else { phase },
+            num_bottoms: layer.bottom.len(),
+            num_tops: layer.top.len(),
+        }
+    }
+
+    /// A parameter error (Caffe would abort in `LayerSetUp`).
+    pub fn invalid(&self, message: impl Into<String>) -> Error {
+        Error::InvalidParam {
+            layer: self.name.to_string(),
+            type_name: self.type_name.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// A shape error (Caffe would abort in `Reshape`).
+    pub fn shape_error(&self, inputs: &[Shape], message: impl Into<String>) -> Error {
+        Error::Shape {
+            layer: self.name.to_string(),
+            type_name: self.type_name.to_string(),
+            inputs: inputs.to_vec(),
+            message: message.into(),
+        }
+    }
+
+    /// `CanonicalAxisIndex` against `input`, or a shape error naming the axis.
+    pub fn axis(&self, axis: i32, inputs: &[Shape], input: usize, what: &str) -> Result<usize> {
+        let ndim = inputs[input].len();
+        crate::shape::canonical_axis(axis, ndim)
+            .ok_or_else(|| self.shape_error(inputs, format!("{what} {axis} is out of range for a {ndim}-axis input")))
+    }
+}
+
+/// A filler's value when it is constant; 0 for random fillers.
+pub(crate) fn filler_value(filler: Option<&FillerParameter>, default: f32) -> f32 {
+    match filler {
+        None => default,
+        Some(f) if f.r#type() == "constant" => f.value(),
+        Some(_) => 0.0,
+    }
+}
+
+/// Checks that every input has the same shape (Eltwise, multi-bottom Convolution).
+pub(crate) fn check_same_shapes(ctx: &LayerCtx<'_>, inputs: &[Shape]) -> Result<()> {
+    for (i, s) in inputs.iter().enumerate().skip(1) {
+        if *s != inputs[0] {
+            return Err(ctx.shape_error(
+                inputs,
+                format!(
+                    "bottom {i} has shape {} but bottom 0 has {}",
+                    crate::shape::fmt_shape(s),
+                    crate::shape::fmt_shape(&inputs[0])
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
