@@ -28,12 +28,13 @@
 //! [`ForwardOptions::split`] turns it off.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use graph_ir::passes::{split_large_conv, SplitConvOptions};
 use graph_ir::Net;
 use ndarray::ArrayD;
 use netsurgeon_runtime::SessionBuilder;
-use onnx_export::{export, ExportOptions};
+use onnx_export::{export, ExportOptions, Lowerings};
 
 /// Why a forward pass failed.
 ///
@@ -337,7 +338,7 @@ impl ExactSizeIterator for Iter<'_> {}
 /// let as_is = ForwardOptions::default().split(None);
 /// # let _ = (every_blob_one_thread, as_is);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ForwardOptions {
     /// Return every Caffe blob (true) or only the net's outputs (false, the
@@ -352,6 +353,18 @@ pub struct ForwardOptions {
     /// the net: it costs a copy of the params while preparing), or None to
     /// run the net's layers as they are.
     pub split: Option<SplitConvOptions>,
+    /// The ONNX lowering of each layer's op (default: the built-ins; a
+    /// program's own layer types bring theirs, see [`crate::Layers`]).
+    pub lowerings: Arc<Lowerings>,
+}
+
+impl PartialEq for ForwardOptions {
+    fn eq(&self, other: &Self) -> bool {
+        self.all_blobs == other.all_blobs
+            && self.threads == other.threads
+            && self.split == other.split
+            && Arc::ptr_eq(&self.lowerings, &other.lowerings)
+    }
 }
 
 impl Default for ForwardOptions {
@@ -360,6 +373,7 @@ impl Default for ForwardOptions {
             all_blobs: false,
             threads: all_cores(),
             split: Some(SplitConvOptions::default()),
+            lowerings: Lowerings::builtin(),
         }
     }
 }
@@ -380,6 +394,12 @@ impl ForwardOptions {
     /// Sets [`split`](Self::split): None runs the net's convolutions unsplit.
     pub fn split(mut self, split: Option<SplitConvOptions>) -> Self {
         self.split = split;
+        self
+    }
+
+    /// Sets [`lowerings`](Self::lowerings).
+    pub fn lowerings(mut self, lowerings: Arc<Lowerings>) -> Self {
+        self.lowerings = lowerings;
         self
     }
 }
@@ -425,7 +445,11 @@ impl Forward {
             }
             _ => None,
         };
-        let exported = export(split.as_ref().unwrap_or(net), &ExportOptions::default())?;
+        let export_options = ExportOptions {
+            lowerings: options.lowerings.clone(),
+            ..ExportOptions::default()
+        };
+        let exported = export(split.as_ref().unwrap_or(net), &export_options)?;
         let blobs: Vec<(String, String)> = exported
             .blobs
             .iter()

@@ -9,7 +9,8 @@
 //! - [`onnx_export`]: the net as ONNX with Caffe's exact semantics.
 //! - [`runtime`]: running ONNX with tract, comparing blobs.
 //! - [`caffe_preprocess`]: pycaffe's image loading and `Transformer`.
-//! - [`forward`]: pycaffe's `net.forward()` (export + tract), every blob by name.
+//! - [`forward`](mod@forward): pycaffe's `net.forward()` (export + tract), every blob by name.
+//! - [`layers`]: a program's own layer types, registered once for every stage.
 //!
 //! ```no_run
 //! use netsurgeon::graph_ir::{passes, Net};
@@ -29,6 +30,7 @@
 //! bodies of the cargo-fuzz targets (`fuzz/`).
 
 pub mod forward;
+pub mod layers;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -37,6 +39,7 @@ pub use caffe_io;
 pub use caffe_preprocess;
 pub use forward::{forward, Blobs, Forward, ForwardError, ForwardOptions};
 pub use graph_ir;
+pub use layers::{Layers, RegisterError};
 pub use netsurgeon_runtime as runtime;
 pub use onnx_export;
 

@@ -21,7 +21,7 @@ use graph_ir::Net;
 use ndarray::ArrayD;
 use onnx_export::{export, BatchDim, Export, ExportOptions, ModelOptions, WriteOptions};
 use serde_json::Value;
-use tract_runtime::{compare, GoldenDir, SessionBuilder, DEFAULT_TOLERANCE};
+use netsurgeon_runtime::{compare, GoldenDir, SessionBuilder, DEFAULT_TOLERANCE};
 
 fn golden_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden/public")
@@ -61,7 +61,7 @@ fn cases_in(root: &Path) -> Vec<(String, PathBuf, Value)> {
 
 fn read_npy(path: &Path) -> ArrayD<f32> {
     let bytes = std::fs::read(path).unwrap();
-    tract_runtime::compare::read_npy_f32(&bytes, path).unwrap()
+    netsurgeon_runtime::compare::read_npy_f32(&bytes, path).unwrap()
 }
 
 fn load_and_export<'n>(case: &str, net: &'n Net, batch: BatchDim) -> Result<Export<'n>, onnx_export::Error> {
@@ -101,7 +101,7 @@ fn run_net(case: &str, net: &Net, inputs: HashMap<String, ArrayD<f32>>) -> Resul
 
 /// Compares blobs with a golden folder's files (blobs without a file are
 /// skipped: the digits folders record a subset).
-fn compare_with(dir: &Path, ours: &[(String, ArrayD<f32>)]) -> tract_runtime::Report {
+fn compare_with(dir: &Path, ours: &[(String, ArrayD<f32>)]) -> netsurgeon_runtime::Report {
     let golden = GoldenDir::new(dir);
     let names: Vec<&str> = ours
         .iter()
@@ -174,7 +174,7 @@ fn run_case(case: &str, dir: &Path, json: &Value, split: Option<&SplitConvOption
     let (ours, reference) = case_blobs(case, dir, json, split)?;
     let report = compare(&ours, &reference, DEFAULT_TOLERANCE);
     let worst = report.worst().map_or(String::new(), |b| match &b.status {
-        tract_runtime::BlobStatus::Compared { rel, .. } => format!(", worst {} rel {rel:.2e}", b.name),
+        netsurgeon_runtime::BlobStatus::Compared { rel, .. } => format!(", worst {} rel {rel:.2e}", b.name),
         _ => String::new(),
     });
     eprintln!("{case}: {} blobs{worst}", report.blobs.len());
@@ -503,7 +503,7 @@ fn golden_cases_pass_onnx_checker_and_onnxruntime() {
         let mut seen = Vec::new();
         let mut blobs = Vec::new();
         for b in &exported.blobs {
-            let file = dir.join("blobs").join(tract_runtime::compare::blob_file_name(&b.name));
+            let file = dir.join("blobs").join(netsurgeon_runtime::compare::blob_file_name(&b.name));
             if file.exists() && !seen.contains(&b.tensor) {
                 seen.push(b.tensor.clone());
                 blobs.push(serde_json::json!({"name": b.tensor, "file": file.display().to_string()}));
