@@ -11,7 +11,7 @@
 //! data layer of unknown shape do they hold the values as written.
 //!
 //! This module lists the layer families and registers them
-//! ([`register_builtins`]); `setup` holds the context every setup works in
+//! (`register_builtins`); `setup` holds the context every setup works in
 //! ([`LayerCtx`], [`Setup`], [`ParamInit`]).
 
 pub mod argmax;
