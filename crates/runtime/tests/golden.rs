@@ -344,15 +344,10 @@ layer { name: "thr" type: "Threshold" bottom: "data" top: "thr" threshold_param 
 }
 
 /// Where our export is known to round differently from Caffe on the hand
-/// cases: `(case, blob, ulps, why)`.
-const HAND_DEVIATIONS: &[(&str, &str, u32, &str)] = &[(
-    "reduction",
-    "mean",
-    1,
-    "MEAN with coeff 1.5 over 3 values: Caffe scales the sum by the float coeff / dim \
-     (7 * 0.5 = 3.5 exactly); the export's ReduceMean then Mul by coeff rounds the mean first \
-     (7 * f32(1/3) * 1.5 = 3.5000002)",
-)];
+/// cases: `(case, blob, ulps, why)`. None today: Reduction MEAN was one ulp
+/// off while the export used ReduceMean; it now scales the sum by Caffe's
+/// float `coeff / dim`.
+const HAND_DEVIATIONS: &[(&str, &str, u32, &str)] = &[];
 
 /// How many floats lie between `a` and `b` (0 when equal, -0 == +0; NaN is
 /// only equal to NaN).

@@ -42,7 +42,8 @@ pub(super) fn reduction(cx: &mut LayerCx<'_, '_>, p: &ReductionParams) -> Result
 fn mean(cx: &mut LayerCx<'_, '_>, p: &ReductionParams, x: &str, axes: &[i64], out: &str) -> Result<()> {
     let axis = axes.first().map_or(cx.in_shapes[0].len(), |&a| a as usize);
     let dim: usize = cx.in_shapes[0][axis..].iter().product();
-    let symbolic = cx.in_free[0][axis..].contains(&true);
+    // A symbolic spatial axis, or the batch when it is symbolic and reduced.
+    let symbolic = cx.in_free[0][axis..].contains(&true) || (axis == 0 && cx.batch.is_some());
     if dim == 1 && !symbolic {
         // Caffe leaves coeff_ as it is (and skips the scaling when it is 1).
         return sum_times_coeff(cx, p.coeff, x, axes, out);
