@@ -56,6 +56,7 @@ fn target(name: &str) -> fn(&[u8]) {
         "caffemodel" => fuzzing::caffemodel,
         "export" => fuzzing::export,
         "onnx" => fuzzing::onnx,
+        "layers" => fuzzing::layers,
         other => panic!("no fuzz target {other}"),
     }
 }
@@ -85,6 +86,11 @@ fn fuzz_corpus_export() {
 #[test]
 fn fuzz_corpus_onnx() {
     replay_corpus("onnx");
+}
+
+#[test]
+fn fuzz_corpus_layers() {
+    replay_corpus("layers");
 }
 
 /// Every bad file through each target that reads its kind of file: prototxts
