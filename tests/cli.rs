@@ -196,7 +196,7 @@ fn check_passes_on_caffes_golden_blobs_and_fails_on_a_wrong_one() {
         if p.file_name().unwrap() == "fc7.npy" {
             a.mapv_inplace(|v| v * 1.01);
         }
-        netsurgeon::caffe_io::write_npy_f32(&dir.path().join("blobs").join(p.file_name().unwrap()), a.view()).unwrap();
+        netsurgeon::caffe_io::write_npy_f32(dir.path().join("blobs").join(p.file_name().unwrap()), a.view()).unwrap();
     }
     netsurgeon()
         .arg("check")
@@ -235,8 +235,8 @@ fn convert_then_run_the_onnx_file_gives_caffes_output() {
         .arg(&out)
         .assert()
         .success();
-    let ours = netsurgeon::caffe_io::read_npy_f32(&out.join("prob.npy")).unwrap();
-    let caffe = netsurgeon::caffe_io::read_npy_f32(&mini().join("blobs/prob.npy")).unwrap();
+    let ours = netsurgeon::caffe_io::read_npy_f32(out.join("prob.npy")).unwrap();
+    let caffe = netsurgeon::caffe_io::read_npy_f32(mini().join("blobs/prob.npy")).unwrap();
     let scale = caffe.iter().fold(0f32, |m, v| m.max(v.abs()));
     let err = ours
         .iter()
@@ -299,8 +299,8 @@ fn convert_with_fc_to_conv_and_external_data() {
         .arg(&out)
         .assert()
         .success();
-    let ours = netsurgeon::caffe_io::read_npy_f32(&out.join("prob.npy")).unwrap();
-    let caffe = netsurgeon::caffe_io::read_npy_f32(&digits.join("full_conv/blobs/prob.npy")).unwrap();
+    let ours = netsurgeon::caffe_io::read_npy_f32(out.join("prob.npy")).unwrap();
+    let caffe = netsurgeon::caffe_io::read_npy_f32(digits.join("full_conv/blobs/prob.npy")).unwrap();
     assert_eq!(ours.shape(), caffe.shape());
     let err = ours
         .iter()
@@ -544,14 +544,14 @@ fn dynamic_spatial_model_runs_at_any_size() {
         .assert()
         .success()
         .stdout(predicate::str::contains("prob (1, 10, 8, 8)"));
-    let ours = netsurgeon::caffe_io::read_npy_f32(&out.join("prob.npy")).unwrap();
-    let caffe = netsurgeon::caffe_io::read_npy_f32(&digits.join("full_conv/blobs/prob.npy")).unwrap();
+    let ours = netsurgeon::caffe_io::read_npy_f32(out.join("prob.npy")).unwrap();
+    let caffe = netsurgeon::caffe_io::read_npy_f32(digits.join("full_conv/blobs/prob.npy")).unwrap();
     let err = ours
         .iter()
         .zip(caffe.iter())
         .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
     assert!(err <= 1e-4, "max error {err}");
-    let canvas = netsurgeon::caffe_io::read_npy_f32(&digits.join("full_conv/input_56.npy")).unwrap();
+    let canvas = netsurgeon::caffe_io::read_npy_f32(digits.join("full_conv/input_56.npy")).unwrap();
     let wide = ndarray::concatenate(ndarray::Axis(3), &[canvas.view(), canvas.view()]).unwrap();
     let wide_path = dir.path().join("wide.npy");
     netsurgeon::caffe_io::write_npy_f32(&wide_path, wide.view()).unwrap();

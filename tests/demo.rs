@@ -77,14 +77,14 @@ fn check_designer_and_digits(out: &Path, stdout: &str) {
     assert!(stdout.contains("(+1.000000)"), "{stdout}");
     assert!(stdout.contains("min -3.678431, max 3.776471"), "{stdout}");
 
-    let weights = read_npy_f32(&out.join("designer_conv_weights.npy")).unwrap();
-    let caffe_weights = read_npy_f32(&golden().join("designer/conv_weights.npy")).unwrap();
+    let weights = read_npy_f32(out.join("designer_conv_weights.npy")).unwrap();
+    let caffe_weights = read_npy_f32(golden().join("designer/conv_weights.npy")).unwrap();
     assert_eq!(weights.shape(), caffe_weights.shape());
     let diff = max_abs(weights.iter().zip(&caffe_weights).map(|(a, b)| a - b));
     assert!(diff <= 1e-7, "designed weights differ from Caffe's by {diff}");
 
-    let conv = read_npy_f32(&out.join("designer_conv.npy")).unwrap();
-    let caffe = read_npy_f32(&golden().join("designer/conv.npy")).unwrap();
+    let conv = read_npy_f32(out.join("designer_conv.npy")).unwrap();
+    let caffe = read_npy_f32(golden().join("designer/conv.npy")).unwrap();
     assert_eq!(conv.shape(), caffe.shape());
     let diff = max_abs(conv.iter().zip(&caffe).map(|(a, b)| a - b));
     let tolerance = 1e-4 * max_abs(caffe.iter().copied());
@@ -102,7 +102,7 @@ fn check_designer_and_digits(out: &Path, stdout: &str) {
     }
 
     // Step 3: the digit map equals real Caffe's, printed and drawn.
-    let golden_map = read_npy_i64(&golden().join("digits/full_conv/argmax_map.npy")).unwrap();
+    let golden_map = read_npy_i64(golden().join("digits/full_conv/argmax_map.npy")).unwrap();
     let map = printed_map(stdout, "the digit read at each of the 8x8 windows", 8);
     let printed: Vec<i64> = map.into_iter().flatten().collect();
     assert_eq!(printed, golden_map.iter().copied().collect::<Vec<_>>());

@@ -24,7 +24,7 @@ fn netsurgeon() -> Command {
 
 /// The 56x56 digit canvas as a grey PNG.
 fn canvas_png(dir: &Path) -> PathBuf {
-    let canvas = read_npy_f32(&digits().join("full_conv/input_56.npy")).unwrap();
+    let canvas = read_npy_f32(digits().join("full_conv/input_56.npy")).unwrap();
     let path = dir.join("canvas.png");
     let plane = canvas.slice(ndarray::s![0, 0, .., ..]);
     save_gray_png(&path, plane).unwrap();
@@ -89,7 +89,7 @@ fn lenet_reads_the_digit_canvas_as_caffe_does() {
         "{stdout}"
     );
     // The PNG's 8-bit levels do not change a single window's answer.
-    let golden = read_npy_i64(&digits().join("full_conv/argmax_map.npy")).unwrap();
+    let golden = read_npy_i64(digits().join("full_conv/argmax_map.npy")).unwrap();
     assert_eq!(printed_map(&stdout), golden.iter().copied().collect::<Vec<_>>());
     assert!(stdout.contains("   1. class 7 "), "{stdout}");
     assert_eq!(stdout.matches("  argmax at ").count(), 3, "--top 3: {stdout}");
@@ -130,7 +130,7 @@ fn a_classifier_is_made_fully_convolutional_first() {
         stdout.contains("cast to convolutions: ip1 -> ip1-conv, ip2 -> ip2-conv"),
         "{stdout}"
     );
-    let golden = read_npy_i64(&digits().join("full_conv/argmax_map.npy")).unwrap();
+    let golden = read_npy_i64(digits().join("full_conv/argmax_map.npy")).unwrap();
     assert_eq!(printed_map(&stdout), golden.iter().copied().collect::<Vec<_>>());
     // Default class: the top one by mean probability, named from the labels.
     assert!(stdout.contains("   1. class 7    mean"), "{stdout}");

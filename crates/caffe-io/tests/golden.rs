@@ -47,7 +47,7 @@ fn all_prototxts() -> Vec<PathBuf> {
 fn every_caffemodel_param_equals_caffes_dump() {
     let mut checked = 0;
     for case in golden_cases() {
-        let weights = read_caffemodel(&case.join("net.caffemodel")).unwrap();
+        let weights = read_caffemodel(case.join("net.caffemodel")).unwrap();
         let params_dir = case.join("params");
         let mut expected_files: Vec<_> = match std::fs::read_dir(&params_dir) {
             Ok(d) => d.map(|e| e.unwrap().path()).collect(),
@@ -115,7 +115,7 @@ fn streaming_and_in_memory_decoding_agree() {
 fn caffemodel_write_then_read_is_equal() {
     let dir = tempfile::tempdir().unwrap();
     for case in golden_cases() {
-        let weights = read_caffemodel(&case.join("net.caffemodel")).unwrap();
+        let weights = read_caffemodel(case.join("net.caffemodel")).unwrap();
         let out = dir.path().join("w.caffemodel");
         caffe_io::write_caffemodel(&out, &weights).unwrap();
         assert_eq!(read_caffemodel(&out).unwrap(), weights, "{}", case.display());
@@ -140,7 +140,7 @@ fn every_prototxt_parses_and_round_trips() {
 
 #[test]
 fn printed_prototxt_has_caffes_layout() {
-    let net = read_prototxt(&fixtures().join("models/net_surgery/conv.prototxt")).unwrap();
+    let net = read_prototxt(fixtures().join("models/net_surgery/conv.prototxt")).unwrap();
     let text = print::net_to_prototxt(&net);
     let expected = r#"name: "convolution"
 layer {
@@ -181,7 +181,7 @@ layer {
 
 #[test]
 fn caffenet_deploy_has_the_official_layers() {
-    let net = read_prototxt(&fixtures().join("models/bvlc_reference_caffenet/deploy.prototxt")).unwrap();
+    let net = read_prototxt(fixtures().join("models/bvlc_reference_caffenet/deploy.prototxt")).unwrap();
     let names: Vec<&str> = net.layer.iter().map(|l| l.name()).collect();
     assert_eq!(names.first(), Some(&"data"));
     assert_eq!(names.last(), Some(&"prob"));
@@ -192,7 +192,7 @@ fn caffenet_deploy_has_the_official_layers() {
 
 #[test]
 fn imagenet_mean_reads_as_3x256x256() {
-    let mean = caffe_io::read_mean(&fixtures().join("models/ilsvrc_2012_mean.npy")).unwrap();
+    let mean = caffe_io::read_mean(fixtures().join("models/ilsvrc_2012_mean.npy")).unwrap();
     assert_eq!(mean.shape(), &[3, 256, 256]);
     // BGR means of ImageNet are around 104, 117, 123.
     let b = mean.index_axis(ndarray::Axis(0), 0).mean().unwrap();
@@ -202,7 +202,7 @@ fn imagenet_mean_reads_as_3x256x256() {
 #[test]
 fn binaryproto_and_npy_round_trip() {
     let dir = tempfile::tempdir().unwrap();
-    let mean = read_npy_f32(&fixtures().join("models/ilsvrc_2012_mean.npy")).unwrap();
+    let mean = read_npy_f32(fixtures().join("models/ilsvrc_2012_mean.npy")).unwrap();
     let four_d = mean.clone().into_shape_with_order(vec![1, 3, 256, 256]).unwrap();
     let bp = dir.path().join("mean.binaryproto");
     caffe_io::write_binaryproto(&bp, four_d.view()).unwrap();
@@ -211,7 +211,7 @@ fn binaryproto_and_npy_round_trip() {
     let npy = dir.path().join("mean.npy");
     caffe_io::write_npy_f32(&npy, mean.view()).unwrap();
     assert_eq!(read_npy_f32(&npy).unwrap(), mean);
-    let labels = caffe_io::read_npy_i64(&fixtures().join("golden/digits/test_labels_all.npy")).unwrap();
+    let labels = caffe_io::read_npy_i64(fixtures().join("golden/digits/test_labels_all.npy")).unwrap();
     assert_eq!(labels.shape(), &[360]);
     assert!(labels.iter().all(|&l| (0..10).contains(&l)));
 }

@@ -16,15 +16,15 @@ fn fixtures() -> PathBuf {
 
 #[test]
 fn v1_prototxt_upgrades_to_the_modern_spelling() {
-    let modern = read_prototxt(&fixtures().join("legacy/lenet_modern.prototxt")).unwrap();
-    let v1 = read_prototxt(&fixtures().join("legacy/lenet_v1.prototxt")).unwrap();
+    let modern = read_prototxt(fixtures().join("legacy/lenet_modern.prototxt")).unwrap();
+    let v1 = read_prototxt(fixtures().join("legacy/lenet_v1.prototxt")).unwrap();
     assert_eq!(v1, modern);
 }
 
 #[test]
 fn v0_prototxt_with_padding_layer_upgrades_to_the_modern_spelling() {
-    let modern = read_prototxt(&fixtures().join("legacy/lenet_modern.prototxt")).unwrap();
-    let v0 = read_prototxt(&fixtures().join("legacy/lenet_v0.prototxt")).unwrap();
+    let modern = read_prototxt(fixtures().join("legacy/lenet_modern.prototxt")).unwrap();
+    let v0 = read_prototxt(fixtures().join("legacy/lenet_v0.prototxt")).unwrap();
     assert_eq!(v0, modern);
 }
 
@@ -41,7 +41,7 @@ fn upgrade_reports_its_steps() {
 
 #[test]
 fn mixing_layer_and_layers_is_an_error() {
-    let err = read_prototxt(&fixtures().join("bad/mixed_layer_and_layers.prototxt")).unwrap_err();
+    let err = read_prototxt(fixtures().join("bad/mixed_layer_and_layers.prototxt")).unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("mixed_layer_and_layers.prototxt"), "{msg}");
     assert!(msg.contains("both 'layer' and legacy 'layers'"), "{msg}");
@@ -49,7 +49,7 @@ fn mixing_layer_and_layers_is_an_error() {
 
 #[test]
 fn legacy_batchnorm_params_get_zero_learning_rate_and_inputs_become_a_layer() {
-    let net = read_prototxt(&fixtures().join("legacy/batchnorm_legacy_params.prototxt")).unwrap();
+    let net = read_prototxt(fixtures().join("legacy/batchnorm_legacy_params.prototxt")).unwrap();
     assert!(net.input.is_empty() && net.input_shape.is_empty());
     let input = &net.layer[0];
     assert_eq!((input.name(), input.r#type()), ("input", "Input"));

@@ -12,7 +12,7 @@ fn lenet() -> PathBuf {
 
 #[test]
 fn default_limits_read_real_models() {
-    let net = caffe_io::read_caffemodel(&lenet()).unwrap();
+    let net = caffe_io::read_caffemodel(lenet()).unwrap();
     assert!(net.layer.iter().any(|l| l.name() == "ip1"));
 }
 
@@ -23,7 +23,7 @@ fn a_blob_over_the_element_limit_is_refused_by_name() {
         max_blob_elements: 399_999,
         ..Limits::default()
     });
-    let err = reader.read_caffemodel(&lenet()).unwrap_err();
+    let err = reader.read_caffemodel(lenet()).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, caffe_io::Error::Limit { .. }), "{msg}");
     assert!(msg.contains("lenet_digits.caffemodel: byte "), "{msg}");
@@ -37,7 +37,7 @@ fn a_blob_over_the_element_limit_is_refused_by_name() {
         max_blob_elements: 400_000,
         ..Limits::default()
     });
-    raised.read_caffemodel(&lenet()).unwrap();
+    raised.read_caffemodel(lenet()).unwrap();
 }
 
 #[test]
@@ -48,7 +48,7 @@ fn total_weight_bytes_are_limited() {
         max_weight_bytes: total - 1,
         ..Limits::default()
     });
-    let msg = reader.read_caffemodel(&lenet()).unwrap_err().to_string();
+    let msg = reader.read_caffemodel(lenet()).unwrap_err().to_string();
     assert!(
         msg.contains(&format!("{total} bytes of weights exceeds the limit of {}", total - 1)),
         "{msg}"
@@ -60,18 +60,18 @@ fn total_weight_bytes_are_limited() {
         max_weight_bytes: total,
         ..Limits::default()
     });
-    exact.read_caffemodel(&lenet()).unwrap();
+    exact.read_caffemodel(lenet()).unwrap();
 }
 
 #[test]
 fn layer_count_is_limited_while_streaming() {
     let bytes = std::fs::read(lenet()).unwrap();
-    let layers = caffe_io::decode_caffemodel(&bytes, &lenet()).unwrap().layer.len();
+    let layers = caffe_io::decode_caffemodel(&bytes, lenet()).unwrap().layer.len();
     let reader = Reader::new(Limits {
         max_layers: layers - 1,
         ..Limits::default()
     });
-    let msg = reader.decode_caffemodel(&bytes, &lenet()).unwrap_err().to_string();
+    let msg = reader.decode_caffemodel(&bytes, lenet()).unwrap_err().to_string();
     assert!(
         msg.contains(&format!("{layers} layers exceeds the limit of {}", layers - 1)),
         "{msg}"

@@ -35,9 +35,9 @@ fn checksum_u8(a: &Array3<f32>) -> (i64, i64) {
 #[test]
 fn cat_gray_equals_pycaffe_golden_input_exactly() {
     let f = fixtures();
-    let golden = caffe_io::read_npy_f32(&f.join("golden/designer/input.npy")).unwrap();
+    let golden = caffe_io::read_npy_f32(f.join("golden/designer/input.npy")).unwrap();
     assert_eq!(golden.shape(), &[1, 1, 360, 480]);
-    let img = load_image(&f.join("images/cat_gray.jpg"), &ImageOptions::grey()).unwrap();
+    let img = load_image(f.join("images/cat_gray.jpg"), &ImageOptions::grey()).unwrap();
     assert_eq!(img.shape(), &[360, 480, 1]);
     let golden = golden.slice(s![0, 0, .., ..]);
     let mine = img.slice(s![.., .., 0]);
@@ -51,7 +51,7 @@ fn cat_gray_equals_pycaffe_golden_input_exactly() {
     assert!(mine.iter().zip(golden.iter()).all(|(a, b)| a.to_bits() == b.to_bits()));
 
     // color=True tiles the grey channel, as np.tile(img, (1, 1, 3)).
-    let rgb = load_image(&f.join("images/cat_gray.jpg"), &ImageOptions::default()).unwrap();
+    let rgb = load_image(f.join("images/cat_gray.jpg"), &ImageOptions::default()).unwrap();
     assert_eq!(rgb.shape(), &[360, 480, 3]);
     for c in 0..3 {
         assert_eq!(rgb.slice(s![.., .., c]), mine);
@@ -63,10 +63,10 @@ fn colour_jpegs_equal_pillow_libjpeg_turbo() {
     let f = fixtures();
     // cat.jpg is 4:4:4 (IDCT + colour conversion only); fish-bike.jpg is
     // 4:2:0, so it also checks libjpeg's fancy (triangular) upsampling.
-    let cat = load_image(&f.join("images/cat.jpg"), &ImageOptions::default()).unwrap();
+    let cat = load_image(f.join("images/cat.jpg"), &ImageOptions::default()).unwrap();
     assert_eq!(cat.shape(), &[360, 480, 3]);
     assert_eq!(checksum_u8(&cat), (60033953, 30329467696));
-    let fish = load_image(&f.join("images/fish-bike.jpg"), &ImageOptions::default()).unwrap();
+    let fish = load_image(f.join("images/fish-bike.jpg"), &ImageOptions::default()).unwrap();
     assert_eq!(fish.shape(), &[323, 481, 3]);
     assert_eq!(checksum_u8(&fish), (80734483, 40777516469));
 }
@@ -74,7 +74,7 @@ fn colour_jpegs_equal_pillow_libjpeg_turbo() {
 #[test]
 fn colour_jpeg_as_grey_is_skimage_rgb2gray() {
     let f = fixtures();
-    let g = load_image(&f.join("images/cat.jpg"), &ImageOptions::grey()).unwrap();
+    let g = load_image(f.join("images/cat.jpg"), &ImageOptions::grey()).unwrap();
     assert_eq!(g.shape(), &[360, 480, 1]);
     // Values printed by pycaffe's load_image(..., color=False) (skimage 0.26).
     let expected = [

@@ -66,7 +66,7 @@ fn gray_png_is_min_max_normalised() {
 /// The designer filters' Caffe output, channel 1 (Sobel), as a grey PNG.
 #[test]
 fn designer_conv_output_renders() {
-    let conv = caffe_io::read_npy_f32(&fixtures().join("golden/designer/conv.npy")).unwrap();
+    let conv = caffe_io::read_npy_f32(fixtures().join("golden/designer/conv.npy")).unwrap();
     let conv = conv.into_dimensionality::<Ix4>().unwrap();
     let sobel = conv.slice(s![0, 1, .., ..]);
     let img = render_gray(sobel).unwrap();
@@ -102,7 +102,7 @@ fn check_legend(img: &RgbImage, layout: &caffe_preprocess::render::LegendLayout)
 /// The classification demo's picture: a photo and an 8x8 map upsampled over it.
 #[test]
 fn heatmap_over_cat_has_size_contrast_and_legend() {
-    let cat = load_image(&fixtures().join("images/cat.jpg"), &ImageOptions::default()).unwrap();
+    let cat = load_image(fixtures().join("images/cat.jpg"), &ImageOptions::default()).unwrap();
     let map = Array2::from_shape_fn((8, 8), |(y, x)| ((y * 8 + x) as f32 / 63.0) * 0.9 + 0.05);
     let (img, layout) = render_heatmap_overlay(&cat, &map, 0.5, Some("P(cat)")).unwrap();
     assert_eq!(img.height(), 360);
@@ -135,11 +135,11 @@ fn heatmap_over_cat_has_size_contrast_and_legend() {
 #[test]
 fn heatmap_over_small_digit_canvas() {
     let f = fixtures().join("golden/digits/full_conv");
-    let canvas = caffe_io::read_npy_f32(&f.join("input_56.npy")).unwrap();
+    let canvas = caffe_io::read_npy_f32(f.join("input_56.npy")).unwrap();
     let canvas = canvas.into_dimensionality::<Ix4>().unwrap();
     let grey = canvas.slice(s![0, 0, .., ..]);
     let rgb = Array3::from_shape_fn((56, 56, 3), |(y, x, _)| grey[[y, x]]);
-    let prob = caffe_io::read_npy_f32(&f.join("blobs/prob.npy")).unwrap();
+    let prob = caffe_io::read_npy_f32(f.join("blobs/prob.npy")).unwrap();
     let prob = prob.into_dimensionality::<Ix4>().unwrap();
     let p3 = prob.slice(s![0, 3, .., ..]);
     let (img, layout) = render_heatmap_overlay(&rgb, p3, 0.6, Some("digit 3")).unwrap();
@@ -178,7 +178,7 @@ fn heatmap_rejects_bad_inputs() {
 /// class, the digit written in each cell.
 #[test]
 fn class_map_of_digits() {
-    let map = caffe_io::read_npy_i64(&fixtures().join("golden/digits/full_conv/argmax_map.npy")).unwrap();
+    let map = caffe_io::read_npy_i64(fixtures().join("golden/digits/full_conv/argmax_map.npy")).unwrap();
     let map = map.into_dimensionality::<Ix2>().unwrap();
     let img = render_class_map(&map, 40).unwrap();
     assert_eq!((img.width(), img.height()), (320, 320));
@@ -229,6 +229,6 @@ fn rgb_png_round_trips() {
     assert_eq!(back.get_pixel(1, 2).0, [225, 240, 255]);
     assert_eq!(back.get_pixel(0, 0).0, [0, 15, 30]);
     // Writing into a missing directory is an error naming the file.
-    let e = save_rgb_png(&dir.path().join("no/such/dir/x.png"), &img).unwrap_err();
+    let e = save_rgb_png(dir.path().join("no/such/dir/x.png"), &img).unwrap_err();
     assert!(e.to_string().contains("x.png"), "{e}");
 }

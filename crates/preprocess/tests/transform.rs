@@ -135,7 +135,7 @@ fn resize_rejects_empty_shapes() {
 #[test]
 fn real_image_resizes_match_pycaffe() {
     let f = fixtures();
-    let grey = load_image(&f.join("images/cat_gray.jpg"), &ImageOptions::grey()).unwrap();
+    let grey = load_image(f.join("images/cat_gray.jpg"), &ImageOptions::grey()).unwrap();
     let points = [(0, 0), (0, 226), (113, 113), (226, 0), (100, 50), (226, 226)];
     let cases = [
         (
@@ -175,7 +175,7 @@ fn real_image_resizes_match_pycaffe() {
 
     // Colour, 360x480 -> 451x451: up in height, slightly down in width (sigma
     // 0.03 rounds to a 1-tap kernel, so both settings agree, as in skimage).
-    let cat = load_image(&f.join("images/cat.jpg"), &ImageOptions::default()).unwrap();
+    let cat = load_image(f.join("images/cat.jpg"), &ImageOptions::default()).unwrap();
     let points = [
         (0, 0, 0),
         (0, 450, 1),
@@ -210,7 +210,7 @@ fn real_image_resizes_match_pycaffe() {
 fn random_image_resize_is_bit_exact() {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let read = |name: &str| {
-        caffe_io::read_npy_f32(&data.join(name))
+        caffe_io::read_npy_f32(data.join(name))
             .unwrap()
             .into_dimensionality::<Ix3>()
             .unwrap()
@@ -237,8 +237,8 @@ fn random_image_resize_is_bit_exact() {
 #[test]
 fn cat_gray_preprocess_equals_golden_input() {
     let f = fixtures();
-    let golden = caffe_io::read_npy_f32(&f.join("golden/designer/input.npy")).unwrap();
-    let img = load_image(&f.join("images/cat_gray.jpg"), &ImageOptions::grey()).unwrap();
+    let golden = caffe_io::read_npy_f32(f.join("golden/designer/input.npy")).unwrap();
+    let img = load_image(f.join("images/cat_gray.jpg"), &ImageOptions::grey()).unwrap();
     let mut t = Transformer::new(&[1, 1, 360, 480]).unwrap();
     t.set_transpose([2, 0, 1]).unwrap();
     let x = t.preprocess(img.view()).unwrap();
@@ -266,8 +266,8 @@ fn imagenet_transformer() -> Transformer {
 #[test]
 fn imagenet_pipeline_matches_pycaffe() {
     let f = fixtures();
-    let img = load_image(&f.join("images/cat.jpg"), &ImageOptions::default()).unwrap();
-    let mean = load_mean(&f.join("models/ilsvrc_2012_mean.npy")).unwrap();
+    let img = load_image(f.join("images/cat.jpg"), &ImageOptions::default()).unwrap();
+    let mean = load_mean(f.join("models/ilsvrc_2012_mean.npy")).unwrap();
     let mean = mean.into_dimensionality::<Ix3>().unwrap();
     let cm = channel_mean(mean.view());
     for (got, want) in cm

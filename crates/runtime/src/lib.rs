@@ -1,6 +1,6 @@
 //! Execution with tract: load an exported ONNX model, fix its input shapes,
 //! expose any tensor as an output, run it on `ndarray` arrays ([`session`]),
-//! and compare every blob against a reference ([`compare`]).
+//! and compare every blob against a reference ([`compare`](mod@compare)).
 //!
 //! tract re-exports the ndarray it is built with as `tract_ndarray`; this
 //! crate's API takes the workspace's `ndarray::ArrayD`, which is the same crate

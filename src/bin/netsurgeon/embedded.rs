@@ -45,12 +45,12 @@ pub const DESIGNER_JSON: &str = fixture_text!("golden/designer/designer.json");
 
 /// Parses embedded prototxt text; `name` stands for the file in messages.
 pub fn prototxt(text: &str, name: &str) -> Result<caffe_io::NetParameter> {
-    Ok(caffe_io::parse_prototxt(text, &embedded_path(name))?)
+    Ok(caffe_io::parse_prototxt(text, embedded_path(name))?)
 }
 
 /// Decodes embedded caffemodel bytes.
 pub fn caffemodel(bytes: &[u8], name: &str) -> Result<caffe_io::NetParameter> {
-    Ok(caffe_io::decode_caffemodel(bytes, &embedded_path(name))?)
+    Ok(caffe_io::decode_caffemodel(bytes, embedded_path(name))?)
 }
 
 /// Decodes an embedded image as `caffe.io.load_image(name, color)`.
