@@ -148,7 +148,7 @@ pub struct Export<'n> {
 impl Export<'_> {
     /// Writes the model (see [`write_model_with`]): weights go straight from
     /// the net to the file.
-    pub fn write(&self, path: &Path, options: &WriteOptions) -> Result<WriteSummary> {
+    pub fn write(&self, path: impl AsRef<Path>, options: &WriteOptions) -> Result<WriteSummary> {
         write_model_with(path, &self.model, &self.payloads, options)
     }
 

@@ -18,7 +18,8 @@ use crate::onnx::{ModelProto, TensorProto};
 /// Reads an `.onnx` file and loads any external data back into `raw_data`, so
 /// the returned model is self-contained. Inline payloads share the file's
 /// buffer (no copy per tensor).
-pub fn read_model(path: &Path) -> Result<ModelProto> {
+pub fn read_model(path: impl AsRef<Path>) -> Result<ModelProto> {
+    let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read", e))?;
     let mut model = ModelProto::decode(Bytes::from(bytes)).map_err(|source| Error::Decode {
         path: path.to_path_buf(),

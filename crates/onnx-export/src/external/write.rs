@@ -76,18 +76,19 @@ pub struct ExternalSummary {
 /// Writes `model` to `path` (and its side file, if `options` call for external
 /// data), each atomically. The side file is renamed into place before the
 /// model, so a model file never refers to data that is not there yet.
-pub fn write_model(path: &Path, model: &ModelProto, options: &WriteOptions) -> Result<WriteSummary> {
+pub fn write_model(path: impl AsRef<Path>, model: &ModelProto, options: &WriteOptions) -> Result<WriteSummary> {
     write_model_with(path, model, &Payloads::new(), options)
 }
 
 /// [`write_model`] for a model whose header-only initializers take their bytes
 /// from `payloads` (borrowed weights, see [`Payloads`]).
 pub fn write_model_with(
-    path: &Path,
+    path: impl AsRef<Path>,
     model: &ModelProto,
     payloads: &Payloads<'_>,
     options: &WriteOptions,
 ) -> Result<WriteSummary> {
+    let path = path.as_ref();
     let threshold = match options.external {
         ExternalData::Never => None,
         ExternalData::Auto if encoded_len_with(model, payloads) <= PROTOBUF_LIMIT => None,
