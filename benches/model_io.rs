@@ -5,6 +5,9 @@
 //! - reading the file's bytes into memory (`std::fs::read`), the yardstick;
 //! - `caffe_io::read_caffemodel` (decoding), and its ratio to the yardstick;
 //! - `caffe_io::write_caffemodel`, against writing the same bytes with `std::fs::write`;
+//! - `netsurgeon::stats` over every param (what `inspect --stats` adds), on all cores and on
+//!   one, against `Net::load` (what `inspect --weights` does), a bare read of the same memory,
+//!   and the two-pass ndarray code it replaced;
 //! - peak memory (VmHWM) of a process that only decodes the file, and of one
 //!   that runs load -> full_conv -> save, each as a multiple of the file size.
 //!
@@ -36,6 +39,21 @@ fn time<T>(mut f: impl FnMut() -> T) -> Duration {
     )
 }
 
+/// What `inspect --stats` computed before `netsurgeon::stats`: one ndarray pass for min, max
+/// and a sequential f64 sum, a second for the squared deviations. Kept as the yardstick.
+fn two_pass_stats(values: &ndarray::ArrayD<f32>) -> (f32, f32, f64, f64) {
+    let n = values.len().max(1) as f64;
+    let (mut min, mut max, mut sum) = (f32::INFINITY, f32::NEG_INFINITY, 0f64);
+    for &v in values {
+        min = min.min(v);
+        max = max.max(v);
+        sum += f64::from(v);
+    }
+    let mean = sum / n;
+    let var = values.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
+    (min, max, mean, var.sqrt())
+}
+
 fn child(task: &str) {
     let weights = PathBuf::from(std::env::args().nth(1).expect("weights path"));
     match task {
@@ -46,7 +64,7 @@ fn child(task: &str) {
         }
         "surgery" => {
             let prototxt = repo().join("fixtures/models/bvlc_reference_caffenet/deploy.prototxt");
-            let mut net = graph_ir::Net::load(&prototxt, Some(&weights)).unwrap();
+            let mut net = graph_ir::Net::load_with_weights(&prototxt, &weights).unwrap();
             graph_ir::passes::full_conv(&mut net, "data", &[1, 3, 451, 451]).unwrap();
             let dir = tempfile::tempdir_in(bench_dir()).unwrap();
             net.save(dir.path().join("fc.prototxt"), dir.path().join("fc.caffemodel"))
@@ -75,6 +93,45 @@ fn main() {
     let encode = time(|| caffe_io::write_caffemodel(&out, &model).unwrap());
     drop((model, bytes));
     let _ = std::fs::remove_file(&out);
+
+    // The stats pass of `inspect --stats`, over the params as `inspect` holds them.
+    let net = graph_ir::Net::load_with_weights(caffenet_prototxt(), &weights).unwrap();
+    let params: Vec<&ndarray::ArrayD<f32>> = net.params().into_iter().flat_map(|(_, p)| p).collect();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let load = time(|| graph_ir::Net::load_with_weights(caffenet_prototxt(), &weights).unwrap());
+    let stats_all = time(|| {
+        params
+            .iter()
+            .map(|p| netsurgeon::stats::array_stats(p))
+            .collect::<Vec<_>>()
+    });
+    let stats_one = time(|| {
+        params
+            .iter()
+            .map(|p| netsurgeon::stats::stats_with_threads(p.as_slice_memory_order().unwrap(), 1))
+            .collect::<Vec<_>>()
+    });
+    let stats_old = time(|| params.iter().map(|p| two_pass_stats(p)).collect::<Vec<_>>());
+    // Memory speed: the cheapest pass that reads every weight (an xor of the bits, which the
+    // compiler vectorizes fully).
+    let touch = time(|| {
+        params
+            .iter()
+            .map(|p| {
+                p.as_slice_memory_order()
+                    .unwrap()
+                    .iter()
+                    .fold(0u32, |a, &x| a ^ x.to_bits())
+            })
+            .fold(0, |a, b| a ^ b)
+    });
+    // The two agree to far below the printed precision (6 decimals).
+    for p in &params {
+        let (new, old) = (netsurgeon::stats::array_stats(p), two_pass_stats(p));
+        assert!((new.mean - old.2).abs() < 1e-12 && (new.std - old.3).abs() < 1e-12);
+        assert_eq!((new.min, new.max), (old.0, old.1));
+    }
+    drop(net);
 
     let baseline = child_peak("baseline", &weights);
     let decode_peak = child_peak("decode", &weights);
@@ -107,6 +164,28 @@ fn main() {
     println!(
         "| encode / write                             | {:8.2} x  |                   |",
         encode.as_secs_f64() / raw_write.as_secs_f64()
+    );
+    let threads_label = format!("stats of all params, {cores} threads");
+    println!(
+        "| Net::load (prototxt + decode, as inspect)  | {:8.1} ms | yardstick         |",
+        ms(load)
+    );
+    println!("| {threads_label:<42} | {:8.1} ms | <= 0.5x Net::load |", ms(stats_all));
+    println!(
+        "| stats / Net::load                          | {:8.2} x  | <= 0.50 x         |",
+        stats_all.as_secs_f64() / load.as_secs_f64()
+    );
+    println!(
+        "| stats of all params, 1 thread              | {:8.1} ms |                   |",
+        ms(stats_one)
+    );
+    println!(
+        "| read every param once, 1 thread (memory)   | {:8.1} ms | yardstick         |",
+        ms(touch)
+    );
+    println!(
+        "| two-pass ndarray stats (before), 1 thread  | {:8.1} ms |                   |",
+        ms(stats_old)
     );
     println!(
         "| peak RSS, decode process / file size       | {:8.2} x  | < 1.5 x           |",

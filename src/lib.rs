@@ -31,6 +31,7 @@
 
 pub mod forward;
 pub mod layers;
+pub mod stats;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;

@@ -71,21 +71,15 @@ struct Stats {
     std: f64,
 }
 
+/// One read of the param's memory (see `netsurgeon::stats`): min, max, and an f64 mean and
+/// population std that stay exact to the printed digits even for a large mean.
 fn stats(values: &ndarray::ArrayD<f32>) -> Stats {
-    let n = values.len().max(1) as f64;
-    let (mut min, mut max, mut sum) = (f32::INFINITY, f32::NEG_INFINITY, 0f64);
-    for &v in values {
-        min = min.min(v);
-        max = max.max(v);
-        sum += f64::from(v);
-    }
-    let mean = sum / n;
-    let var = values.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
+    let s = netsurgeon::stats::array_stats(values);
     Stats {
-        min,
-        max,
-        mean,
-        std: var.sqrt(),
+        min: s.min,
+        max: s.max,
+        mean: s.mean,
+        std: s.std,
     }
 }
 
