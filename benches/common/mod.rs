@@ -29,7 +29,7 @@ pub fn caffenet_prototxt() -> PathBuf {
 pub fn caffenet_weights() -> PathBuf {
     let path = bench_dir().join("caffenet_seed0.caffemodel");
     if !path.exists() {
-        let mut net = graph_ir::Net::load(caffenet_prototxt(), None).expect("CaffeNet deploy loads");
+        let mut net = graph_ir::Net::load(caffenet_prototxt()).expect("CaffeNet deploy loads");
         net.synthesize_params(0);
         net.save(bench_dir().join("caffenet.prototxt"), &path)
             .expect("save CaffeNet");
