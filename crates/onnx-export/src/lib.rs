@@ -9,7 +9,7 @@
 //! let net = graph_ir::Net::load_with_weights("deploy.prototxt", "weights.caffemodel")?;
 //! let exported = onnx_export::export(&net, &onnx_export::ExportOptions::default())?;
 //! // Weights go from the net to the file without a copy in between.
-//! exported.write("net.onnx".as_ref(), &onnx_export::WriteOptions::default())?;
+//! exported.write("net.onnx", &onnx_export::WriteOptions::default())?;
 //! println!("blob conv1 is tensor {:?}", exported.tensor_of("conv1"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -22,7 +22,7 @@
 //! use onnx_export::{export, ExportOptions, SpatialDims, WriteOptions};
 //! let net = graph_ir::Net::load_with_weights("full_conv.prototxt", "full_conv.caffemodel")?;
 //! let options = ExportOptions { spatial: SpatialDims::Symbolic, ..Default::default() };
-//! export(&net, &options)?.write("full_conv.onnx".as_ref(), &WriteOptions::default())?;
+//! export(&net, &options)?.write("full_conv.onnx", &WriteOptions::default())?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -36,7 +36,7 @@
 //! g.add_node("Conv", "conv", &["data", &w], &["conv"], vec![attr::ints("pads", &[1, 1, 1, 1])])?;
 //! g.add_output("conv", None)?;
 //! let model = g.into_model(&ModelOptions::default())?;
-//! onnx_export::write_model("net.onnx".as_ref(), &model, &WriteOptions::default())?;
+//! onnx_export::write_model("net.onnx", &model, &WriteOptions::default())?;
 //! # Ok::<(), onnx_export::Error>(())
 //! ```
 
