@@ -40,7 +40,11 @@ impl LayerOp for Mish {
 /// Caffe's `LayerSetUp` + `Reshape`: the top has the bottom's shape. (A layer
 /// with parameters reads them from `layer` here and refuses bad values with
 /// `cx.invalid(..)`, which names the layer.)
-fn mish_setup(cx: &SetupCx<'_>, _layer: &LayerParameter, bottoms: Option<&[Shape]>) -> netsurgeon::graph_ir::Result<Setup> {
+fn mish_setup(
+    cx: &SetupCx<'_>,
+    _layer: &LayerParameter,
+    bottoms: Option<&[Shape]>,
+) -> netsurgeon::graph_ir::Result<Setup> {
     Ok(match bottoms {
         Some(inputs) => Setup::known(Mish, vec![inputs[0].clone()], Vec::new()),
         None => Setup::unknown(Mish, cx.num_tops),
@@ -91,8 +95,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // Forward, pycaffe style: every blob by name.
-    let input = ndarray::Array::from_shape_fn((1, 3, 12, 12), |(_, c, y, x)| ((c * 144 + y * 12 + x) as f32 * 0.37).sin() * 3.0)
-        .into_dyn();
+    let input = ndarray::Array::from_shape_fn((1, 3, 12, 12), |(_, c, y, x)| {
+        ((c * 144 + y * 12 + x) as f32 * 0.37).sin() * 3.0
+    })
+    .into_dyn();
     let options = layers.forward_options().all_blobs(true);
     let blobs = netsurgeon::forward(&net, [("data", input.clone())], &options)?;
     println!("forward: out = {:?}", blobs["out"].iter().collect::<Vec<_>>());
@@ -104,8 +110,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let session = netsurgeon::runtime::SessionBuilder::from_path(&onnx)?.build()?;
     let ran = session.run(vec![input])?;
     let (name, value) = &ran[0];
-    let diff = value.iter().zip(blobs["out"].iter()).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
-    println!("run {}: {name} {:?}, max |diff| to forward {diff:e}", onnx.display(), value.shape());
+    let diff = value
+        .iter()
+        .zip(blobs["out"].iter())
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    println!(
+        "run {}: {name} {:?}, max |diff| to forward {diff:e}",
+        onnx.display(),
+        value.shape()
+    );
 
     // Save as a Caffe model: the Mish layers are written back as they were.
     let (saved_proto, saved_weights) = (out.join("saved.prototxt"), out.join("saved.caffemodel"));

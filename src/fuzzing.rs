@@ -230,7 +230,9 @@ fn net_of(graph: &LayerGraph) -> Option<caffe_io::NetParameter> {
         let mut layer = DynamicMessage::new(descriptor.clone());
         for field in fuzz.fields.iter().take(6) {
             let block = &blocks[usize::from(field.block) % blocks.len()];
-            let Kind::Message(block_kind) = block.kind() else { continue };
+            let Kind::Message(block_kind) = block.kind() else {
+                continue;
+            };
             let scalars: Vec<_> = block_kind
                 .fields()
                 .filter(|f| !matches!(f.kind(), Kind::Message(_) | Kind::String | Kind::Bytes))
@@ -247,7 +249,11 @@ fn net_of(graph: &LayerGraph) -> Option<caffe_io::NetParameter> {
                 Kind::Uint32 | Kind::Fixed32 => Value::U32(field.value.unsigned_abs() % 64),
                 Kind::Uint64 | Kind::Fixed64 => Value::U64(u64::from(field.value.unsigned_abs() % 64)),
                 Kind::Bool => Value::Bool(field.value % 2 != 0),
-                Kind::Enum(e) => Value::EnumNumber(e.values().nth(field.value.unsigned_abs() as usize % e.values().len())?.number()),
+                Kind::Enum(e) => Value::EnumNumber(
+                    e.values()
+                        .nth(field.value.unsigned_abs() as usize % e.values().len())?
+                        .number(),
+                ),
                 _ => continue,
             };
             let mut sub = match layer.get_field(block).into_owned() {

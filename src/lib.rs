@@ -30,11 +30,11 @@
 //! bodies of the cargo-fuzz targets (`fuzz/`).
 
 pub mod forward;
-pub mod layers;
-pub mod stats;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod layers;
+pub mod stats;
 
 pub use caffe_io;
 pub use caffe_preprocess;

@@ -14,8 +14,10 @@ use netsurgeon::graph_ir::Net;
 
 fn input() -> ArrayD<f32> {
     // Values from -6 to 6 so that both of Mish's tails are exercised.
-    ndarray::Array::from_shape_fn((1, 3, 12, 12), |(_, c, y, x)| ((c * 144 + y * 12 + x) as f32 * 0.37).sin() * 6.0)
-        .into_dyn()
+    ndarray::Array::from_shape_fn((1, 3, 12, 12), |(_, c, y, x)| {
+        ((c * 144 + y * 12 + x) as f32 * 0.37).sin() * 6.0
+    })
+    .into_dyn()
 }
 
 fn mish_f64(x: f32) -> f64 {
@@ -68,7 +70,10 @@ fn a_registered_layer_loads_runs_exports_and_saves() {
     let onnx = dir.path().join("mish_net.onnx");
     let exported = netsurgeon::onnx_export::export(&net, &layers.export_options()).unwrap();
     exported.write(&onnx, &Default::default()).unwrap();
-    let session = netsurgeon::runtime::SessionBuilder::from_path(&onnx).unwrap().build().unwrap();
+    let session = netsurgeon::runtime::SessionBuilder::from_path(&onnx)
+        .unwrap()
+        .build()
+        .unwrap();
     let ran = session.run(vec![input()]).unwrap();
     assert_eq!(ran[0].0, "out");
     assert_eq!(&ran[0].1, out);
@@ -92,7 +97,9 @@ fn without_registration_the_layer_is_named_and_refused() {
     // lists what it can, and export names the layer.
     let net = Net::load(&prototxt).unwrap();
     assert_eq!(net.custom_layers(), [("mish", "Mish"), ("mish_fc", "Mish")]);
-    let err = netsurgeon::onnx_export::export(&net, &Default::default()).unwrap_err().to_string();
+    let err = netsurgeon::onnx_export::export(&net, &Default::default())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("'mish'") && err.contains("Mish"), "{err}");
 
     // Registered on the Caffe side only: export says the lowering is missing.
@@ -101,9 +108,19 @@ fn without_registration_the_layer_is_named_and_refused() {
         types.register(example::MISH).unwrap();
         types
     };
-    let net = Net::load_with(&prototxt, None, &netsurgeon::graph_ir::LoadOptions::default().layers(types_only)).unwrap();
-    let err = netsurgeon::onnx_export::export(&net, &Default::default()).unwrap_err().to_string();
-    assert!(err.contains("'mish'") && err.contains("no ONNX lowering is registered"), "{err}");
+    let net = Net::load_with(
+        &prototxt,
+        None,
+        &netsurgeon::graph_ir::LoadOptions::default().layers(types_only),
+    )
+    .unwrap();
+    let err = netsurgeon::onnx_export::export(&net, &Default::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("'mish'") && err.contains("no ONNX lowering is registered"),
+        "{err}"
+    );
 
     // Wrong wiring is refused by the registered arity, naming the layer.
     let bad = example::PROTOTXT.replace(
@@ -111,8 +128,13 @@ fn without_registration_the_layer_is_named_and_refused() {
         r#"layer { name: "mish_fc" type: "Mish" bottom: "fc" bottom: "pool" top: "out" }"#,
     );
     std::fs::write(&prototxt, bad).unwrap();
-    let err = Net::load_with(&prototxt, None, &example::layers().load_options()).unwrap_err().to_string();
-    assert!(err.contains("'mish_fc'") && err.contains("has 2 bottoms, needs exactly 1"), "{err}");
+    let err = Net::load_with(&prototxt, None, &example::layers().load_options())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("'mish_fc'") && err.contains("has 2 bottoms, needs exactly 1"),
+        "{err}"
+    );
 
     // A second registration of the same name is refused.
     let mut layers = example::layers();
@@ -163,7 +185,14 @@ sys.exit(0 if err <= 1e-6 else 1)
         .arg(&input_path)
         .output()
         .expect("NETSURGEON_PYTHON runs");
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     eprintln!("{text}");
-    assert!(output.status.success(), "onnxruntime disagrees with the exported Mish:\n{text}");
+    assert!(
+        output.status.success(),
+        "onnxruntime disagrees with the exported Mish:\n{text}"
+    );
 }

@@ -205,8 +205,13 @@ mod tests {
     fn refuses_a_missing_required_field_naming_the_layer() {
         let text = r#"layer { name: "in" type: "Input" top: "x" }
             layer { name: "clip" type: "Clip" bottom: "x" top: "y" clip_param { min: 0 } }"#;
-        let err = parse_net(text, Path::new("n.prototxt"), &Limits::default()).unwrap_err().to_string();
-        assert!(err.contains("layer 1 'clip'.clip_param.max is required but missing"), "{err}");
+        let err = parse_net(text, Path::new("n.prototxt"), &Limits::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("layer 1 'clip'.clip_param.max is required but missing"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -30,10 +30,10 @@
 //! ```
 
 mod error;
-pub mod registry;
 pub mod net;
 pub mod ops;
 pub mod passes;
+pub mod registry;
 mod save;
 pub mod shape;
 mod splits;
@@ -41,10 +41,10 @@ pub mod surgery;
 mod synth;
 mod weights;
 
+pub use caffe_io;
 pub use caffe_io::{Limit, Limits};
 pub use error::{Error, Result};
 pub use net::{Layer, LoadOptions, MissingWeights, Net, NetState};
 pub use registry::{LayerOp, LayerRegistry, LayerType, Op};
-pub use caffe_io;
 pub use shape::Shape;
 pub use surgery::{BlobInfo, CopyReport, ListedBlob, RuntimeLayer};

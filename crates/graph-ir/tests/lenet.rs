@@ -10,10 +10,13 @@ use graph_ir::{passes, Net};
 #[test]
 fn full_conv_weights_equal_caffes_transplant() {
     let digits = fixtures().join("golden/digits");
-    let mut ours = Net::load_with_weights(digits.join("deploy.prototxt"), &digits.join("lenet_digits.caffemodel"))
-    .unwrap();
+    let mut ours =
+        Net::load_with_weights(digits.join("deploy.prototxt"), &digits.join("lenet_digits.caffemodel")).unwrap();
     passes::full_conv(&mut ours, "data", &[1, 1, 56, 56]).unwrap();
-    let caffe = Net::load_with_weights(digits.join("lenet_full_conv.prototxt"), &digits.join("lenet_full_conv.caffemodel"))
+    let caffe = Net::load_with_weights(
+        digits.join("lenet_full_conv.prototxt"),
+        &digits.join("lenet_full_conv.caffemodel"),
+    )
     .unwrap();
     // Caffe's file names the converted layers ip1-conv and ip2-conv: the
     // default "-conv" suffix gives the same names, so layers pair up by name.

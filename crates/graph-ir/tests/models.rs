@@ -109,8 +109,7 @@ fn full_conv_caffenet_matches_the_official_full_conv_net() {
             ("fc8", "fc8-conv", &[1, 1][..])
         ]
     );
-    let official = Net::load(fixtures().join("models/net_surgery/bvlc_caffenet_full_conv.prototxt"))
-    .unwrap();
+    let official = Net::load(fixtures().join("models/net_surgery/bvlc_caffenet_full_conv.prototxt")).unwrap();
     let expected_blobs = owned([
         ("data", &[1, 3, 451, 451]),
         ("conv1", &[1, 96, 111, 111]),
@@ -291,7 +290,12 @@ fn ssd_layer_shapes_follow_the_fork() {
     assert_eq!(net.param("norm", 0).unwrap().shape(), &[6]);
     assert!(net.param("norm", 0).unwrap().iter().all(|&v| v == 1.0));
     assert_eq!(net.param("norm1", 0).unwrap().shape(), &[] as &[usize]);
-    let p = net.layer("pb").unwrap().op().downcast_ref::<PriorBoxParams>().expect("a PriorBox op");
+    let p = net
+        .layer("pb")
+        .unwrap()
+        .op()
+        .downcast_ref::<PriorBoxParams>()
+        .expect("a PriorBox op");
     let priors = p.priors(5, 4, 30, 40);
     assert_eq!(priors.len(), 2 * 5 * 4 * 6 * 4);
     // First box: the 8x8 square at the first centre, (0.5 * 40 / 4, 0.5 * 30 / 5) = (5, 3).

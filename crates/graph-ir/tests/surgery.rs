@@ -55,8 +55,8 @@ fn saving_keeps_fields_that_are_not_modelled() {
 fn full_conv_net_saves_and_reloads() {
     let dir = tempfile::tempdir().unwrap();
     let digits = fixtures().join("golden/digits");
-    let mut net = Net::load_with_weights(digits.join("deploy.prototxt"), &digits.join("lenet_digits.caffemodel"))
-    .unwrap();
+    let mut net =
+        Net::load_with_weights(digits.join("deploy.prototxt"), &digits.join("lenet_digits.caffemodel")).unwrap();
     passes::full_conv(&mut net, "data", &[1, 1, 56, 56]).unwrap();
     let (proto, model) = (dir.path().join("fc.prototxt"), dir.path().join("fc.caffemodel"));
     net.save(&proto, &model).unwrap();
@@ -145,8 +145,8 @@ fn legacy_fc_weights_transplant_into_the_fc_shape() {
 #[test]
 fn copy_params_from_another_net_by_name() {
     let digits = fixtures().join("golden/digits");
-    let trained = Net::load_with_weights(digits.join("deploy.prototxt"), &digits.join("lenet_digits.caffemodel"))
-    .unwrap();
+    let trained =
+        Net::load_with_weights(digits.join("deploy.prototxt"), &digits.join("lenet_digits.caffemodel")).unwrap();
     let mut fresh = Net::load(digits.join("deploy.prototxt")).unwrap();
     assert!(fresh.param("conv1", 0).unwrap().iter().all(|&v| v == 0.0));
     let report = fresh.copy_params_from(&trained).unwrap();

@@ -30,9 +30,9 @@ use graph_ir::Net;
 use crate::builder::{Dim, GraphBuilder, ModelOptions};
 use crate::error::{Error, Result};
 use crate::external::{encode_model_with, write_model_with, WriteOptions, WriteSummary};
+use crate::lowering::Lowerings;
 use crate::onnx::tensor_proto::DataType;
 use crate::onnx::ModelProto;
-use crate::lowering::Lowerings;
 use crate::ops::LayerCx;
 use crate::payloads::Payloads;
 

@@ -113,12 +113,12 @@ pub mod onnx {
 
 pub use builder::{ir_version_for_opset, Dim, GraphBuilder, ModelOptions, DEFAULT_OPSET, PRODUCER_NAME};
 pub use error::{Error, Result};
-pub use lowering::{LowerFn, LoweringError, Lowerings};
-pub use ops::LayerCx;
 pub use export::{export, BatchDim, Export, ExportOptions, ExportedBlob, SpatialDims, SymbolicInput};
 pub use external::{
     encode_model, encode_model_with, read_model, write_model, write_model_with, ExternalData, WriteOptions,
     WriteSummary,
 };
+pub use lowering::{LowerFn, LoweringError, Lowerings};
 pub use onnx::ModelProto;
+pub use ops::LayerCx;
 pub use payloads::Payloads;

@@ -130,7 +130,12 @@ fn every_type_survives_every_wiring_and_odd_params() {
         counts.exported,
         counts.refused_at_export
     );
-    assert!(failures.is_empty(), "{} failures, first ones:\n{}", failures.len(), failures[..failures.len().min(12)].join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures, first ones:\n{}",
+        failures.len(),
+        failures[..failures.len().min(12)].join("\n")
+    );
     // The sweep must reach every stage, or it proves nothing.
     assert!(counts.exported > 1000 && counts.refused_at_load > 1000 && counts.refused_at_export > 100);
 }

@@ -19,9 +19,9 @@ use std::path::{Path, PathBuf};
 use graph_ir::passes::{split_large_conv, SplitConvOptions};
 use graph_ir::Net;
 use ndarray::ArrayD;
+use netsurgeon_runtime::{compare, GoldenDir, SessionBuilder, DEFAULT_TOLERANCE};
 use onnx_export::{export, BatchDim, Export, ExportOptions, ModelOptions, WriteOptions};
 use serde_json::Value;
-use netsurgeon_runtime::{compare, GoldenDir, SessionBuilder, DEFAULT_TOLERANCE};
 
 fn golden_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden/public")
@@ -498,7 +498,9 @@ fn golden_cases_pass_onnx_checker_and_onnxruntime() {
         let mut seen = Vec::new();
         let mut blobs = Vec::new();
         for b in &exported.blobs {
-            let file = dir.join("blobs").join(netsurgeon_runtime::compare::blob_file_name(&b.name));
+            let file = dir
+                .join("blobs")
+                .join(netsurgeon_runtime::compare::blob_file_name(&b.name));
             if file.exists() && !seen.contains(&b.tensor) {
                 seen.push(b.tensor.clone());
                 blobs.push(serde_json::json!({"name": b.tensor, "file": file.display().to_string()}));

@@ -88,10 +88,7 @@ pub(crate) fn setup_slice(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: O
     let axis = legacy_axis(ctx, p.axis, p.slice_dim, ("axis", "slice_dim"), bottoms)?;
     let written: Vec<usize> = p.slice_point.iter().map(|&v| v as usize).collect();
     let Some(inputs) = bottoms else {
-        return Ok(Setup::unknown(
-            SliceParams { axis, points: written },
-            ctx.num_tops,
-        ));
+        return Ok(Setup::unknown(SliceParams { axis, points: written }, ctx.num_tops));
     };
     let input = &inputs[0];
     let a = axis as usize;
@@ -146,11 +143,7 @@ pub(crate) fn setup_split(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: O
     let Some(inputs) = bottoms else {
         return Ok(Setup::unknown(Split, ctx.num_tops));
     };
-    Ok(Setup::known(
-        Split,
-        vec![inputs[0].clone(); ctx.num_tops],
-        Vec::new(),
-    ))
+    Ok(Setup::known(Split, vec![inputs[0].clone(); ctx.num_tops], Vec::new()))
 }
 
 /// `Concat`: any number of bottoms, one top.

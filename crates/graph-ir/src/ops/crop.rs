@@ -83,7 +83,10 @@ impl LayerOp for CropParams {
                 .iter()
                 .map(|s| {
                     let from = crate::shape::canonical_axis(self.axis, s.len()).unwrap_or(0);
-                    let (f0, f1) = (flow.bottom_flags(0, s.len()), flow.in_free.get(1).cloned().unwrap_or_default());
+                    let (f0, f1) = (
+                        flow.bottom_flags(0, s.len()),
+                        flow.in_free.get(1).cloned().unwrap_or_default(),
+                    );
                     (0..s.len())
                         .map(|a| if a >= from { f1.get(a) == Some(&true) } else { f0[a] })
                         .collect()

@@ -12,7 +12,12 @@ use crate::shape::{count, Shape};
 
 /// The losses of a prediction and a label, with an optional scalar top.
 pub(crate) const LOSS: LayerType = LayerType::new(
-    &["EuclideanLoss", "SigmoidCrossEntropyLoss", "HingeLoss", "MultinomialLogisticLoss"],
+    &[
+        "EuclideanLoss",
+        "SigmoidCrossEntropyLoss",
+        "HingeLoss",
+        "MultinomialLogisticLoss",
+    ],
     setup_loss,
 )
 .bottoms(Arity::Exactly(2))
@@ -65,7 +70,12 @@ pub(crate) fn setup_loss(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Op
     if ctx.type_name == "SoftmaxWithLoss" {
         // As Caffe's SoftmaxWithLossLayer::Reshape: one label per prediction
         // along the softmax axis.
-        let axis = ctx.axis(layer.softmax_param.unwrap_or_default().axis(), inputs, 0, "softmax_param.axis")?;
+        let axis = ctx.axis(
+            layer.softmax_param.unwrap_or_default().axis(),
+            inputs,
+            0,
+            "softmax_param.axis",
+        )?;
         let (pred, label) = (&inputs[0], &inputs[1]);
         if count(pred, 0, axis) * count(pred, axis + 1, pred.len()) != count(label, 0, label.len()) {
             return Err(ctx.shape_error(

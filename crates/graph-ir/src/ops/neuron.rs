@@ -16,8 +16,21 @@ use crate::shape::Shape;
 /// Every neuron layer type, one setup for all.
 pub(crate) const TYPE: LayerType = LayerType::new(
     &[
-        "ReLU", "PReLU", "Sigmoid", "TanH", "ELU", "AbsVal", "BNLL", "Power", "Exp", "Log", "Clip", "ReLU6", "Swish",
-        "Threshold", "Dropout",
+        "ReLU",
+        "PReLU",
+        "Sigmoid",
+        "TanH",
+        "ELU",
+        "AbsVal",
+        "BNLL",
+        "Power",
+        "Exp",
+        "Log",
+        "Clip",
+        "ReLU6",
+        "Swish",
+        "Threshold",
+        "Dropout",
     ],
     setup,
 );

@@ -244,7 +244,9 @@ impl LayerOp for PoolParams {
     fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
         let mut flags = flow.same_as_bottom(0);
         if self.global {
-            flags.iter_mut().for_each(|f| f.iter_mut().skip(2).for_each(|v| *v = false));
+            flags
+                .iter_mut()
+                .for_each(|f| f.iter_mut().skip(2).for_each(|v| *v = false));
         }
         Some(flags)
     }

@@ -61,7 +61,10 @@ fn plan_at(net: &Net, i: usize) -> Option<Plan> {
     let layers = net.layers();
     let conv = &layers[i];
     let op = conv.op();
-    let channels = match (op.downcast_ref::<Convolution>(), op.downcast_ref::<InnerProductParams>()) {
+    let channels = match (
+        op.downcast_ref::<Convolution>(),
+        op.downcast_ref::<InnerProductParams>(),
+    ) {
         (Some(Convolution(p)), _) if p.axis == 1 && conv.tops().len() == 1 => p.num_output,
         (_, Some(p)) if p.axis == 1 => p.num_output,
         _ => return None,

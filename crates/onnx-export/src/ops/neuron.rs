@@ -19,7 +19,9 @@ pub(super) fn neuron(cx: &mut LayerCx<'_, '_>, op: &Neuron) -> Result<()> {
     let (x, out) = (cx.inputs[0].clone(), cx.out(0));
     match *op {
         Neuron::ReLU { negative_slope: 0.0 } => cx.node("Relu", &[&x], &[&out], vec![]),
-        Neuron::ReLU { negative_slope } => cx.node("LeakyRelu", &[&x], &[&out], vec![attr::float("alpha", negative_slope)]),
+        Neuron::ReLU { negative_slope } => {
+            cx.node("LeakyRelu", &[&x], &[&out], vec![attr::float("alpha", negative_slope)])
+        }
         Neuron::PReLU { channel_shared } => {
             let shape = cx.in_shapes[0].clone();
             let dims = if channel_shared {

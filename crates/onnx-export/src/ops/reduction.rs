@@ -57,7 +57,12 @@ fn mean(cx: &mut LayerCx<'_, '_>, p: &ReductionParams, x: &str, axes: &[i64], ou
         let end = cx.ints("reduced_to", &[i64::MAX])?;
         let dims = cx.tmp("Slice", "reduced_dims", &[&shape, &start, &end], vec![])?;
         let count = cx.tmp("ReduceProd", "count", &[&dims], vec![crate::attr::int("keepdims", 0)])?;
-        let count = cx.tmp("Cast", "count_f", &[&count], vec![crate::attr::int("to", DataType::Float as i64)])?;
+        let count = cx.tmp(
+            "Cast",
+            "count_f",
+            &[&count],
+            vec![crate::attr::int("to", DataType::Float as i64)],
+        )?;
         let c = cx.scalar("coeff", p.coeff)?;
         cx.tmp("Div", "mean_coeff", &[&c, &count], vec![])?
     } else {
