@@ -99,13 +99,11 @@ impl Net {
             }
             // Input and data ops report the shapes their tops really have.
             if overridden {
-                if let Some(p) = setup.op.downcast_ref::<InputParams>() {
-                    let shapes = setup.tops.clone();
-                    let _ = p;
+                let shapes = setup.tops.clone();
+                if setup.op.is::<InputParams>() {
                     setup.op = Op::new(InputParams { shapes });
                 } else if let Some(p) = setup.op.downcast_ref::<DataParams>() {
-                    let shapes = setup.tops.clone();
-                    setup.op = Op::new(DataParams { shapes, ..p.clone() });
+                    setup.op = Op::new(DataParams { kind: p.kind, shapes });
                 }
             }
             self.check_limits(layer, &setup, &mut param_bytes)?;
