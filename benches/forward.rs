@@ -216,7 +216,7 @@ fn child(task: &str) {
             let exported = export(&net, &ExportOptions::default()).unwrap();
             let dir = tempfile::tempdir_in(bench_dir()).unwrap();
             exported
-                .write(&dir.path().join("full_conv.onnx"), &WriteOptions::default())
+                .write(dir.path().join("full_conv.onnx"), &WriteOptions::default())
                 .unwrap();
         }
         other => panic!("unknown child task {other}"),

@@ -132,10 +132,10 @@ fn existing_outputs_need_force_and_inputs_are_never_outputs() {
 fn bad_models_exit_1_naming_the_file_and_usage_errors_exit_2() {
     netsurgeon()
         .arg("inspect")
-        .arg(fixtures().join("bad/unknown_field.prototxt"))
+        .arg(fixtures().join("bad/wrong_value_type.prototxt"))
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("unknown_field.prototxt:5:3"));
+        .stderr(predicate::str::contains("wrong_value_type.prototxt:1:71"));
     netsurgeon()
         .arg("inspect")
         .arg(caffenet())

@@ -166,7 +166,7 @@ fn whole_demo_with_caffenet() {
     // The saved net reloads as the full-conv CaffeNet, and the ONNX file exists.
     let net = netsurgeon::graph_ir::Net::load_with_weights(
         out.join("caffenet_full_conv.prototxt"),
-        &out.join("caffenet_full_conv.caffemodel"),
+        out.join("caffenet_full_conv.caffemodel"),
     )
     .unwrap();
     assert_eq!(net.blob_shape("prob").unwrap(), &[1, 1000, 8, 8]);

@@ -16,7 +16,7 @@ fn readme_example_on_lenet() {
     let dir = tempfile::tempdir().unwrap();
     let mut net = Net::load_with_weights(
         digits().join("deploy.prototxt"),
-        &digits().join("lenet_digits.caffemodel"),
+        digits().join("lenet_digits.caffemodel"),
     )
     .unwrap();
     let names: Vec<String> = net.blobs().unwrap().into_iter().map(|b| b.name).collect();
@@ -69,7 +69,7 @@ fn readme_example_on_lenet() {
 fn forward_names_bad_inputs() {
     let net = Net::load_with_weights(
         digits().join("deploy.prototxt"),
-        &digits().join("lenet_digits.caffemodel"),
+        digits().join("lenet_digits.caffemodel"),
     )
     .unwrap();
     let forward = Forward::new(&net, &ForwardOptions::default().threads(1)).unwrap();

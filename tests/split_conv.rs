@@ -25,7 +25,7 @@ fn random(shape: &[usize], mut seed: u64) -> ArrayD<f32> {
 #[test]
 fn forward_with_convolutions_split_equals_the_net_as_it_is() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden/public/mini_caffenet");
-    let mut net = Net::load_with_weights(dir.join("net.prototxt"), &dir.join("net.caffemodel")).unwrap();
+    let mut net = Net::load_with_weights(dir.join("net.prototxt"), dir.join("net.caffemodel")).unwrap();
     // Random weights too, so that every part of every split has its own values.
     net.synthesize_params(3);
     let layers = net.layers().len();

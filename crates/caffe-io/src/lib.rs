@@ -20,6 +20,7 @@ pub mod binary;
 pub mod blob;
 mod error;
 pub mod fs;
+pub mod kept;
 pub mod limits;
 pub mod npy;
 pub mod print;

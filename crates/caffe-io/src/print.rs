@@ -2,6 +2,9 @@
 //! `TextFormat::Print`): one field a line, fields in number order, nested
 //! messages as indented blocks, repeated fields repeated (never list syntax),
 //! floats in their shortest form that reads back to the same value.
+//!
+//! Fields kept from another dialect (`KeptField`s) are written back as they
+//! were read, after the known fields of the message that held them.
 
 use std::fmt::Write as _;
 
@@ -32,37 +35,174 @@ fn net_fields_only(net: &NetParameter) -> NetParameter {
         input_shape: net.input_shape.clone(),
         layer: Vec::new(),
         layers: Vec::new(),
+        kept_field: net.kept_field.clone(),
     }
 }
 
 /// Any `caffe.*` message as Caffe-style text.
 pub fn message_to_text(msg: &DynamicMessage) -> String {
     let mut out = String::new();
-    print_message(msg, 0, &mut out);
+    print_message(msg, 0, &mut out, "", None);
     out
 }
 
-fn print_message(msg: &DynamicMessage, depth: usize, out: &mut String) {
-    let mut fields: Vec<_> = msg.descriptor().fields().filter(|f| msg.has_field(f)).collect();
+/// The name of the field that holds a message's kept fields.
+const KEPT: &str = "kept_field";
+
+/// The kept fields of the layer (or net) being printed.
+struct Kept {
+    /// (parent path, text as written; `None` when it came from a binary file).
+    fields: Vec<(String, Option<String>, u32)>,
+    printed: Vec<bool>,
+}
+
+impl Kept {
+    fn of(msg: &DynamicMessage) -> Option<Kept> {
+        let value = msg.get_field_by_name(KEPT)?;
+        let Value::List(items) = value.as_ref() else {
+            return None;
+        };
+        let text = |m: &DynamicMessage, name: &str| match m.get_field_by_name(name).as_deref() {
+            Some(Value::String(s)) if m.has_field_by_name(name) => Some(s.clone()),
+            _ => None,
+        };
+        let fields: Vec<_> = items
+            .iter()
+            .filter_map(|item| match item {
+                Value::Message(m) => {
+                    let number = match m.get_field_by_name("number").as_deref() {
+                        Some(Value::U32(n)) => *n,
+                        _ => 0,
+                    };
+                    Some((text(m, "parent").unwrap_or_default(), text(m, "text"), number))
+                }
+                _ => None,
+            })
+            .collect();
+        let printed = vec![false; fields.len()];
+        (!fields.is_empty()).then_some(Kept { fields, printed })
+    }
+
+    fn print_at(&mut self, path: &str, depth: usize, out: &mut String) {
+        for (i, (parent, text, number)) in self.fields.iter().enumerate() {
+            if parent == path && !self.printed[i] {
+                self.printed[i] = true;
+                print_kept(text.as_deref(), *number, depth, out);
+            }
+        }
+    }
+
+    /// Kept fields whose message is no longer there (an edit removed it):
+    /// written inside a fresh block of that path, so that they stay with it.
+    fn print_orphans(&mut self, depth: usize, out: &mut String) {
+        for (i, (parent, text, number)) in self.fields.iter().enumerate() {
+            if self.printed[i] {
+                continue;
+            }
+            self.printed[i] = true;
+            let segments: Vec<&str> = parent.split('.').map(|s| s.split('[').next().unwrap_or(s)).collect();
+            for (d, segment) in segments.iter().enumerate() {
+                let _ = writeln!(out, "{}{segment} {{", "  ".repeat(depth + d));
+            }
+            print_kept(text.as_deref(), *number, depth + segments.len(), out);
+            for d in (0..segments.len()).rev() {
+                let _ = writeln!(out, "{}}}", "  ".repeat(depth + d));
+            }
+        }
+    }
+}
+
+fn print_kept(text: Option<&str>, number: u32, depth: usize, out: &mut String) {
+    let indent = "  ".repeat(depth);
+    match text {
+        Some(text) => {
+            for line in text.split('\n') {
+                let _ = writeln!(out, "{indent}{line}");
+            }
+        }
+        // Text has no syntax for a field known only by its number.
+        None => {
+            let _ = writeln!(
+                out,
+                "{indent}# field {number}, kept from a binary file in another dialect's numbering, has no text form"
+            );
+        }
+    }
+}
+
+fn print_message(msg: &DynamicMessage, depth: usize, out: &mut String, path: &str, outer: Option<&mut Kept>) {
+    // A layer (or net) with kept fields starts its own context; paths start there.
+    let mut own = Kept::of(msg);
+    let (mut kept, path) = match own.as_mut() {
+        Some(k) => (Some(k), ""),
+        None => (outer, path),
+    };
+    let mut fields: Vec<_> = msg
+        .descriptor()
+        .fields()
+        .filter(|f| f.name() != KEPT && msg.has_field(f))
+        .collect();
     fields.sort_by_key(|f| f.number());
     for field in fields {
         let value = msg.get_field(&field);
         match value.as_ref() {
             Value::List(items) => {
-                for item in items {
-                    print_field(field.name(), &field.kind(), item, depth, out);
+                for (i, item) in items.iter().enumerate() {
+                    let child = child_path(path, &format!("{}[{i}]", field.name()));
+                    print_field(
+                        field.name(),
+                        &field.kind(),
+                        item,
+                        depth,
+                        out,
+                        &child,
+                        kept.as_deref_mut(),
+                    );
                 }
             }
-            single => print_field(field.name(), &field.kind(), single, depth, out),
+            single => {
+                let child = child_path(path, field.name());
+                print_field(
+                    field.name(),
+                    &field.kind(),
+                    single,
+                    depth,
+                    out,
+                    &child,
+                    kept.as_deref_mut(),
+                );
+            }
         }
+    }
+    if let Some(k) = kept {
+        k.print_at(path, depth, out);
+    }
+    if let Some(k) = own.as_mut() {
+        k.print_orphans(depth, out);
     }
 }
 
-fn print_field(name: &str, kind: &Kind, value: &Value, depth: usize, out: &mut String) {
+fn child_path(path: &str, segment: &str) -> String {
+    if path.is_empty() {
+        segment.to_string()
+    } else {
+        format!("{path}.{segment}")
+    }
+}
+
+fn print_field(
+    name: &str,
+    kind: &Kind,
+    value: &Value,
+    depth: usize,
+    out: &mut String,
+    path: &str,
+    kept: Option<&mut Kept>,
+) {
     let indent = "  ".repeat(depth);
     if let Value::Message(inner) = value {
         let _ = writeln!(out, "{indent}{name} {{");
-        print_message(inner, depth + 1, out);
+        print_message(inner, depth + 1, out, path, kept);
         let _ = writeln!(out, "{indent}}}");
         return;
     }

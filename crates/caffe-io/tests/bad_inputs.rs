@@ -74,10 +74,6 @@ const EXPECTED: &[(&str, &str)] = &[
         "truncated_varint.caffemodel",
         "byte 8: the file ends in the middle of a message",
     ),
-    (
-        "unknown_field.prototxt",
-        "5:3: field 'detection_output_param' not found for message 'caffe.LayerParameter'",
-    ),
     ("unknown_v1_type.caffemodel", "unknown V1 layer type number 99"),
     ("unsupported_dtype.npy", "unsupported dtype"),
     ("unterminated.prototxt", "reached end of input"),

@@ -57,6 +57,24 @@ pub enum Error {
         producer: String,
     },
 
+    /// A layer of a type netsurgeon models carries a field that BVLC Caffe's
+    /// schema lacks (a fork's field, or a misspelling) and that the type does
+    /// not read.
+    #[error(
+        "layer '{layer}' ({type_name}){}: field '{field}' is not in BVLC Caffe's schema and netsurgeon's \
+         {type_name} does not read it (a field of a fork of Caffe, or a misspelling?); computing the layer \
+         without it could give other numbers than the model's own Caffe, so it is refused. Remove the field, \
+         or register a {type_name} that reads it (Layers::register, see examples/custom_layer.rs)",
+        line.map(|l| format!(", line {l}")).unwrap_or_default()
+    )]
+    UnknownField {
+        layer: String,
+        type_name: String,
+        field: String,
+        /// The prototxt line the field is on, when it came from text.
+        line: Option<u32>,
+    },
+
     /// Wrong number of bottoms or tops for the layer type.
     #[error("layer '{layer}' ({type_name}): has {actual} {what}, needs {expected}")]
     BlobCount {
@@ -94,7 +112,8 @@ pub enum Error {
     )]
     ParamShape {
         layer: String,
-        type_name: String,
+        // Boxed strings keep the error small (it is returned everywhere).
+        type_name: Box<str>,
         index: usize,
         expected: Shape,
         actual: Shape,
@@ -129,10 +148,10 @@ pub enum Error {
     UnknownShape {
         blob: String,
         layer: String,
-        type_name: String,
+        type_name: Box<str>,
         /// The top of the data layer to give a shape to.
         input: String,
-        reason: String,
+        reason: Box<str>,
     },
 
     /// A layer's include and exclude rules are both set (Caffe refuses this).

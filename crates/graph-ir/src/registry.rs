@@ -285,6 +285,11 @@ pub struct LayerType {
     pub bottoms: Arity,
     pub tops: Arity,
     pub setup: SetupFn,
+    /// Fields that BVLC's schema lacks and that this type reads itself from
+    /// the layer's kept fields (`"bn_param"`, `"pooling_param.ceil_mode"`).
+    /// Any other kept field in a layer of this type is refused: it could
+    /// change what the layer computes.
+    pub fork_fields: &'static [&'static str],
 }
 
 impl LayerType {
@@ -296,7 +301,16 @@ impl LayerType {
             bottoms: Arity::Exactly(1),
             tops: Arity::Exactly(1),
             setup,
+            fork_fields: &[],
         }
+    }
+
+    /// The fields outside BVLC's schema that the type's setup reads (see
+    /// [`LayerType::fork_fields`]); each is a path from the layer, e.g.
+    /// `"interp_param"` or `"pooling_param.ceil_mode"`.
+    pub const fn fork_fields(mut self, fields: &'static [&'static str]) -> Self {
+        self.fork_fields = fields;
+        self
     }
 
     /// How many bottoms the type takes.
@@ -412,6 +426,7 @@ impl LayerRegistry {
         };
         check_arity(&cx, layer_type.bottoms, cx.num_bottoms, "bottoms")?;
         check_arity(&cx, layer_type.tops, cx.num_tops, "tops")?;
+        check_kept_fields(&cx, layer_type, layer)?;
         let setup = (layer_type.setup)(&cx, layer, bottoms)?;
         if setup.tops.len() != cx.num_tops {
             // A setup's own bug (a registered one, most likely): say so
@@ -433,6 +448,24 @@ impl LayerRegistry {
         }
         Ok(setup)
     }
+}
+
+/// A kept field (one BVLC's schema lacks) is refused in a layer whose type
+/// does not read it, naming it: netsurgeon would otherwise compute the layer
+/// without it, silently.
+fn check_kept_fields(cx: &SetupCx<'_>, layer_type: &LayerType, layer: &LayerParameter) -> Result<()> {
+    for kept in &layer.kept_field {
+        let path = kept.path();
+        if !layer_type.fork_fields.contains(&path.as_str()) {
+            return Err(Error::UnknownField {
+                layer: cx.name.to_string(),
+                type_name: cx.type_name.to_string(),
+                field: path,
+                line: kept.line,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn check_arity(cx: &SetupCx<'_>, arity: Arity, actual: usize, what: &'static str) -> Result<()> {

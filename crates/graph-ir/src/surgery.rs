@@ -211,7 +211,7 @@ impl Net {
         if slot.shape() != value.shape() {
             return Err(Error::ParamShape {
                 layer: layer.to_string(),
-                type_name,
+                type_name: type_name.into(),
                 index,
                 expected: slot.shape().to_vec(),
                 actual: value.shape().to_vec(),

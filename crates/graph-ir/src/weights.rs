@@ -74,7 +74,7 @@ pub(crate) fn check_params(layer: &Layer, expected: &[ParamInit]) -> Result<()> 
         if !fits(&e.shape, p.shape(), legacy) {
             return Err(Error::ParamShape {
                 layer: layer.name().to_string(),
-                type_name: layer.type_name().to_string(),
+                type_name: layer.type_name().into(),
                 index,
                 expected: e.shape.clone(),
                 actual: p.shape().to_vec(),
@@ -148,7 +148,7 @@ fn plan(net: &Net, sources: &[SourceLayer<'_>], report: &mut CopyReport) -> Resu
                 if !fits(&e.shape, shape, *legacy) {
                     return Err(Error::ParamShape {
                         layer: src.name.to_string(),
-                        type_name: target.type_name().to_string(),
+                        type_name: target.type_name().into(),
                         index,
                         expected: e.shape.clone(),
                         actual: shape.clone(),

@@ -10,7 +10,7 @@ use graph_ir::Net;
 fn blob_listing_equals_pycaffe_for_every_case() {
     for case in golden_cases() {
         let json = case_json(&case);
-        let net = Net::load_with_weights(case.join("net.prototxt"), &case.join("net.caffemodel"))
+        let net = Net::load_with_weights(case.join("net.prototxt"), case.join("net.caffemodel"))
             .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
         let ours: Vec<(String, Vec<usize>, bool)> = net
             .blobs()
@@ -116,7 +116,7 @@ fn runtime_layers_equal_caffes_for_every_case() {
 fn every_case_loads_its_params_with_caffes_values() {
     let mut checked = 0;
     for case in golden_cases() {
-        let net = Net::load_with_weights(case.join("net.prototxt"), &case.join("net.caffemodel")).unwrap();
+        let net = Net::load_with_weights(case.join("net.prototxt"), case.join("net.caffemodel")).unwrap();
         let mut files = 0;
         if let Ok(dir) = std::fs::read_dir(case.join("params")) {
             files = dir.count();

@@ -11,11 +11,11 @@ use graph_ir::{passes, Net};
 fn full_conv_weights_equal_caffes_transplant() {
     let digits = fixtures().join("golden/digits");
     let mut ours =
-        Net::load_with_weights(digits.join("deploy.prototxt"), &digits.join("lenet_digits.caffemodel")).unwrap();
+        Net::load_with_weights(digits.join("deploy.prototxt"), digits.join("lenet_digits.caffemodel")).unwrap();
     passes::full_conv(&mut ours, "data", &[1, 1, 56, 56]).unwrap();
     let caffe = Net::load_with_weights(
         digits.join("lenet_full_conv.prototxt"),
-        &digits.join("lenet_full_conv.caffemodel"),
+        digits.join("lenet_full_conv.caffemodel"),
     )
     .unwrap();
     // Caffe's file names the converted layers ip1-conv and ip2-conv: the

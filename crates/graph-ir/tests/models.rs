@@ -311,3 +311,71 @@ fn ssd_layer_shapes_follow_the_fork() {
     // Variances (default 0.1) fill the second half.
     assert!(priors[priors.len() / 2..].iter().all(|&v| v == 0.1));
 }
+
+/// The public models of `fixtures/zoo` (BVLC's zoo and Caffe's forks, as
+/// their authors wrote them): every one loads and inspects, and saves back to
+/// a prototxt that reads as the same net, every field of a fork kept. The
+/// refusals are exactly these, each naming the layer and the field.
+#[test]
+fn every_zoo_model_loads_and_saves_back_with_its_fork_fields() {
+    let refused: &[(&str, &str)] = &[(
+        "deeplab_v1_vgg128_noup",
+        "layer 'conv5_1' (Convolution), line 300: field 'convolution_param.hole'",
+    )];
+    let dir = fixtures().join("zoo");
+    let mut models: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    models.sort();
+    assert!(models.len() >= 49, "{} models", models.len());
+    let out = tempfile::tempdir().unwrap();
+    let mut found_refused = Vec::new();
+    for model in &models {
+        let name = model.file_name().unwrap().to_string_lossy().to_string();
+        let path = model.join("deploy.prototxt");
+        let net = match Net::load(&path) {
+            Ok(net) => net,
+            Err(e) => {
+                let message = e.to_string();
+                let expected = refused
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .unwrap_or_else(|| panic!("{name}: {message}"));
+                assert!(message.contains(expected.1), "{name}: {message}");
+                found_refused.push(name);
+                continue;
+            }
+        };
+        // Inspect: every blob is listed (a shape, or none after a layer not modelled).
+        net.list_blobs().unwrap_or_else(|e| panic!("{name}: {e}"));
+        let read = caffe_io::read_prototxt(&path).unwrap();
+        let kept = |n: &caffe_io::NetParameter| -> Vec<(String, String)> {
+            n.layer
+                .iter()
+                .flat_map(|l| {
+                    l.kept_field
+                        .iter()
+                        .map(|k| (l.name().to_string(), k.text().to_string()))
+                })
+                .collect()
+        };
+        let saved = out.path().join(format!("{name}.prototxt"));
+        caffe_io::write_prototxt(&saved, &net.to_proto()).unwrap();
+        let again = caffe_io::read_prototxt(&saved).unwrap();
+        assert_eq!(
+            kept(&again),
+            kept(&read),
+            "{name}: the fork fields saved are those read"
+        );
+        let reloaded = Net::load(&saved).unwrap_or_else(|e| panic!("{name}: the saved net does not load: {e}"));
+        assert_eq!(
+            caffe_io::print::net_to_prototxt(&reloaded.to_proto()),
+            caffe_io::print::net_to_prototxt(&net.to_proto()),
+            "{name}"
+        );
+    }
+    let expected: Vec<_> = refused.iter().map(|(n, _)| n.to_string()).collect();
+    assert_eq!(found_refused, expected);
+}

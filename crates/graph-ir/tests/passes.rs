@@ -11,7 +11,7 @@ use ndarray::{ArrayD, IxDyn};
 #[test]
 fn remove_dropout_in_place_and_rewired() {
     let case = fixtures().join("golden/public/dropout");
-    let mut net = Net::load_with_weights(case.join("net.prototxt"), &case.join("net.caffemodel")).unwrap();
+    let mut net = Net::load_with_weights(case.join("net.prototxt"), case.join("net.caffemodel")).unwrap();
     let report = passes::remove_dropout(&mut net).unwrap();
     assert_eq!(report.removed, vec!["drop_inplace", "drop"]);
     assert!(report.kept.is_empty());
@@ -96,7 +96,7 @@ fn conv2d(x: &ArrayD<f32>, w: &ArrayD<f32>, b: &ArrayD<f32>, pad: usize) -> Arra
 #[test]
 fn fold_batchnorm_reproduces_caffes_output() {
     let case = fixtures().join("golden/public/batchnorm_scale");
-    let mut net = Net::load_with_weights(case.join("net.prototxt"), &case.join("net.caffemodel")).unwrap();
+    let mut net = Net::load_with_weights(case.join("net.prototxt"), case.join("net.caffemodel")).unwrap();
     let folded = passes::fold_batchnorm(&mut net).unwrap();
     // bn1 + scale1 follow conv in place; bn2 normalizes the input, no conv before it.
     assert_eq!(folded.len(), 1);
@@ -110,8 +110,8 @@ fn fold_batchnorm_reproduces_caffes_output() {
     );
     let names: Vec<&str> = net.layers().iter().map(|l| l.name()).collect();
     assert_eq!(names, vec!["data", "conv", "bn2", "scale2"]);
-    let input = caffe_io::read_npy_f32(&case.join("input.npy")).unwrap();
-    let expected = caffe_io::read_npy_f32(&case.join("blobs/conv.npy")).unwrap();
+    let input = caffe_io::read_npy_f32(case.join("input.npy")).unwrap();
+    let expected = caffe_io::read_npy_f32(case.join("blobs/conv.npy")).unwrap();
     let ours = conv2d(&input, net.param("conv", 0).unwrap(), net.param("conv", 1).unwrap(), 1);
     let worst = ours
         .iter()

@@ -26,7 +26,7 @@ fn assert_same_net(a: &Net, b: &Net) {
 fn save_then_reload_is_equal_for_every_golden_case() {
     let dir = tempfile::tempdir().unwrap();
     for case in golden_cases() {
-        let net = Net::load_with_weights(case.join("net.prototxt"), &case.join("net.caffemodel")).unwrap();
+        let net = Net::load_with_weights(case.join("net.prototxt"), case.join("net.caffemodel")).unwrap();
         let (proto, model) = (dir.path().join("net.prototxt"), dir.path().join("net.caffemodel"));
         net.save(&proto, &model).unwrap();
         let again = Net::load_with_weights(&proto, &model).unwrap();
@@ -56,7 +56,7 @@ fn full_conv_net_saves_and_reloads() {
     let dir = tempfile::tempdir().unwrap();
     let digits = fixtures().join("golden/digits");
     let mut net =
-        Net::load_with_weights(digits.join("deploy.prototxt"), &digits.join("lenet_digits.caffemodel")).unwrap();
+        Net::load_with_weights(digits.join("deploy.prototxt"), digits.join("lenet_digits.caffemodel")).unwrap();
     passes::full_conv(&mut net, "data", &[1, 1, 56, 56]).unwrap();
     let (proto, model) = (dir.path().join("fc.prototxt"), dir.path().join("fc.caffemodel"));
     net.save(&proto, &model).unwrap();
@@ -146,7 +146,7 @@ fn legacy_fc_weights_transplant_into_the_fc_shape() {
 fn copy_params_from_another_net_by_name() {
     let digits = fixtures().join("golden/digits");
     let trained =
-        Net::load_with_weights(digits.join("deploy.prototxt"), &digits.join("lenet_digits.caffemodel")).unwrap();
+        Net::load_with_weights(digits.join("deploy.prototxt"), digits.join("lenet_digits.caffemodel")).unwrap();
     let mut fresh = Net::load(digits.join("deploy.prototxt")).unwrap();
     assert!(fresh.param("conv1", 0).unwrap().iter().all(|&v| v == 0.0));
     let report = fresh.copy_params_from(&trained).unwrap();
@@ -225,8 +225,8 @@ fn multiple_inputs_reshape_independently() {
 #[test]
 fn loading_a_caffemodel_keeps_its_decoded_buffers() {
     let digits = fixtures().join("golden/digits");
-    let prototxt = caffe_io::read_prototxt(&digits.join("deploy.prototxt")).unwrap();
-    let weights = caffe_io::read_caffemodel(&digits.join("lenet_digits.caffemodel")).unwrap();
+    let prototxt = caffe_io::read_prototxt(digits.join("deploy.prototxt")).unwrap();
+    let weights = caffe_io::read_caffemodel(digits.join("lenet_digits.caffemodel")).unwrap();
     let decoded: Vec<(String, Vec<*const f32>)> = weights
         .layer
         .iter()

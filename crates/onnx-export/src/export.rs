@@ -170,6 +170,19 @@ impl Export<'_> {
     pub fn tensor_of(&self, blob: &str) -> Option<&str> {
         self.blobs.iter().find(|b| b.name == blob).map(|b| b.tensor.as_str())
     }
+
+    /// The distinct tensors holding the net's blobs, in blob order: an
+    /// in-place chain writes one blob name several times but its final value
+    /// is one tensor. These are the names to ask a runtime for to see every
+    /// blob.
+    pub fn tensors(&self) -> Vec<&str> {
+        let mut seen = std::collections::HashSet::new();
+        self.blobs
+            .iter()
+            .map(|b| b.tensor.as_str())
+            .filter(|t| seen.insert(*t))
+            .collect()
+    }
 }
 
 /// Exports `net` (TEST phase as loaded; every blob shape must be known).

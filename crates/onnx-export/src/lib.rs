@@ -43,7 +43,7 @@
 pub mod attr;
 pub mod builder;
 mod error;
-pub mod export;
+mod export;
 pub mod external;
 mod lowering;
 mod ops;

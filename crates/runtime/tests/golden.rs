@@ -80,12 +80,7 @@ fn load_and_export<'n>(case: &str, net: &'n Net, batch: BatchDim) -> Result<Expo
 /// Caffe blob's value (split copies included).
 fn run_net(case: &str, net: &Net, inputs: HashMap<String, ArrayD<f32>>) -> Result<Vec<(String, ArrayD<f32>)>, String> {
     let exported = load_and_export(case, net, BatchDim::Fixed).map_err(|e| format!("export: {e}"))?;
-    let mut tensors: Vec<String> = Vec::new();
-    for b in &exported.blobs {
-        if !tensors.contains(&b.tensor) {
-            tensors.push(b.tensor.clone());
-        }
-    }
+    let tensors = exported.tensors();
     let session = SessionBuilder::from_bytes(&exported.encode())
         .and_then(|s| s.outputs(&tensors))
         .and_then(|s| s.build())
@@ -127,7 +122,7 @@ fn argmax_rows(prob: &ArrayD<f32>) -> Vec<usize> {
 #[test]
 fn digits_lenet_matches_caffe() {
     let dir = golden_root().join("../digits");
-    let mut net = Net::load_with_weights(dir.join("deploy.prototxt"), &dir.join("lenet_digits.caffemodel")).unwrap();
+    let mut net = Net::load_with_weights(dir.join("deploy.prototxt"), dir.join("lenet_digits.caffemodel")).unwrap();
     net.reshape_input("data", &[10, 1, 28, 28]).unwrap();
     let input = read_npy(&dir.join("samples/input.npy"));
     let blobs = run_net("digits", &net, HashMap::from([("data".to_string(), input)])).unwrap();
@@ -158,7 +153,7 @@ fn digits_full_conv_matches_caffe() {
     let dir = golden_root().join("../digits");
     let net = Net::load_with_weights(
         dir.join("lenet_full_conv.prototxt"),
-        &dir.join("lenet_full_conv.caffemodel"),
+        dir.join("lenet_full_conv.caffemodel"),
     )
     .unwrap();
     let input = read_npy(&dir.join("full_conv/input_56.npy"));
@@ -434,7 +429,7 @@ fn golden_cases_match_caffe_with_convolutions_split() {
     };
     let (mut failures, mut split_cases) = (Vec::new(), 0);
     for (case, dir, json) in cases() {
-        let net = Net::load_with_weights(dir.join("net.prototxt"), &dir.join("net.caffemodel")).unwrap();
+        let net = Net::load_with_weights(dir.join("net.prototxt"), dir.join("net.caffemodel")).unwrap();
         if graph_ir::passes::split_conv::would_split(&net, &options)
             .unwrap()
             .is_empty()
@@ -482,7 +477,7 @@ fn golden_cases_pass_onnx_checker_and_onnxruntime() {
         let case_dir = root.path().join(format!("{case}{suffix}"));
         std::fs::create_dir_all(&case_dir).unwrap();
         exported
-            .write(&case_dir.join("model.onnx"), &WriteOptions::default())
+            .write(case_dir.join("model.onnx"), &WriteOptions::default())
             .unwrap();
         let inputs: Vec<Value> = json["inputs"]
             .as_array()
@@ -643,12 +638,7 @@ fn check_cases_with_a_symbolic_batch(cases: Vec<(String, PathBuf, Value)>) -> Ve
             builder = builder.input_shape(&name, array.shape()).unwrap();
             inputs.insert(name, array);
         }
-        let mut tensors: Vec<String> = Vec::new();
-        for b in &exported.blobs {
-            if !tensors.contains(&b.tensor) {
-                tensors.push(b.tensor.clone());
-            }
-        }
+        let tensors = exported.tensors();
         let session = match builder.outputs(&tensors).and_then(|b| b.build()) {
             Ok(s) => s,
             Err(e) => {
@@ -707,7 +697,7 @@ fn check_cases_with_a_symbolic_batch(cases: Vec<(String, PathBuf, Value)>) -> Ve
 #[test]
 fn symbolic_batch_runs_any_batch_size() {
     let dir = golden_root().join("mini_caffenet");
-    let net = Net::load_with_weights(dir.join("net.prototxt"), &dir.join("net.caffemodel")).unwrap();
+    let net = Net::load_with_weights(dir.join("net.prototxt"), dir.join("net.caffemodel")).unwrap();
     let exported = load_and_export("mini_caffenet", &net, BatchDim::Symbolic("N".into())).unwrap();
     let graph = exported.model.graph.as_ref().unwrap();
     let input = read_npy(&dir.join("input.npy"));

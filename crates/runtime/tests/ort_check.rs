@@ -43,7 +43,7 @@ fn write_case(dir: &Path, perturb: f32, external: ExternalData) {
         external,
         location: None,
     };
-    onnx_export::write_model_with(&dir.join("model.onnx"), &model, &payloads, &options).unwrap();
+    onnx_export::write_model_with(dir.join("model.onnx"), &model, &payloads, &options).unwrap();
     let x = array(&[2, 4, 7, 9], 7);
     let conv = naive_conv(&x, &w, &b, &PARAMS).into_dyn();
     let mut relu = conv.mapv(|v| v.max(0.0));

@@ -44,12 +44,7 @@ fn run(exported: &Export<'_>, inputs: &HashMap<String, ArrayD<f32>>) -> Vec<(Str
     for (name, a) in inputs {
         builder = builder.input_shape(name, a.shape()).unwrap();
     }
-    let mut tensors: Vec<String> = Vec::new();
-    for b in &exported.blobs {
-        if !tensors.contains(&b.tensor) {
-            tensors.push(b.tensor.clone());
-        }
-    }
+    let tensors = exported.tensors();
     let session = builder.outputs(&tensors).unwrap().build().unwrap();
     let outputs = session.run_named(inputs.clone()).unwrap();
     let by_tensor: HashMap<&str, &ArrayD<f32>> = outputs.iter().map(|(n, a)| (n.as_str(), a)).collect();
@@ -247,7 +242,7 @@ fn lenet_full_conv() -> Net {
     let dir = fixtures().join("digits");
     Net::load_with_weights(
         dir.join("lenet_full_conv.prototxt"),
-        &dir.join("lenet_full_conv.caffemodel"),
+        dir.join("lenet_full_conv.caffemodel"),
     )
     .unwrap()
 }
@@ -316,7 +311,7 @@ fn lenet_full_conv_sizes(mut ort: Option<&mut OrtCases>) {
 #[test]
 fn a_classifier_is_refused_with_the_layer_named() {
     let dir = fixtures().join("digits");
-    let net = Net::load_with_weights(dir.join("deploy.prototxt"), &dir.join("lenet_digits.caffemodel")).unwrap();
+    let net = Net::load_with_weights(dir.join("deploy.prototxt"), dir.join("lenet_digits.caffemodel")).unwrap();
     let err = symbolic(&net).unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, onnx_export::Error::Unsupported { .. }), "{text}");
@@ -356,7 +351,7 @@ fn golden_case_sizes(mut ort: Option<&mut OrtCases>) {
     for case in index.as_array().unwrap() {
         let case = case["case"].as_str().unwrap();
         let dir = root.join(case);
-        let load = || Net::load_with_weights(dir.join("net.prototxt"), &dir.join("net.caffemodel")).unwrap();
+        let load = || Net::load_with_weights(dir.join("net.prototxt"), dir.join("net.caffemodel")).unwrap();
         let net = load();
         let exported = match symbolic(&net) {
             Ok(e) => e,
@@ -434,19 +429,14 @@ fn one_tract_session_serves_every_size() {
         let dir = root.join(case);
         nets.push((
             case.into(),
-            Box::new(move || Net::load_with_weights(dir.join("net.prototxt"), &dir.join("net.caffemodel")).unwrap()),
+            Box::new(move || Net::load_with_weights(dir.join("net.prototxt"), dir.join("net.caffemodel")).unwrap()),
         ));
     }
     let mut failures = Vec::new();
     for (name, load) in &nets {
         let net = load();
         let exported = symbolic(&net).unwrap();
-        let mut tensors: Vec<String> = Vec::new();
-        for b in &exported.blobs {
-            if !tensors.contains(&b.tensor) {
-                tensors.push(b.tensor.clone());
-            }
-        }
+        let tensors = exported.tensors();
         let session = SessionBuilder::from_bytes(&exported.encode())
             .unwrap()
             .outputs(&tensors)

@@ -39,6 +39,21 @@ struct Report {
     /// Layers of types netsurgeon does not model.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     custom_layers: Vec<CustomLayer>,
+    /// Fields that BVLC Caffe's schema lacks, kept as read (fork dialects).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    kept_fields: Vec<KeptEntry>,
+}
+
+#[derive(Serialize)]
+struct KeptEntry {
+    layer: String,
+    #[serde(rename = "type")]
+    type_name: String,
+    /// Its path from the layer, e.g. `pooling_param.ceil_mode`.
+    field: String,
+    /// As written in the prototxt (absent for a field read from a binary file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -102,6 +117,18 @@ pub fn run(args: &InspectArgs) -> Result<()> {
                 type_name: type_name.to_string(),
             })
             .collect(),
+        kept_fields: net
+            .layers()
+            .iter()
+            .flat_map(|l| {
+                l.kept_fields().iter().map(|k| KeptEntry {
+                    layer: l.name().to_string(),
+                    type_name: l.type_name().to_string(),
+                    field: k.path(),
+                    text: k.text.clone(),
+                })
+            })
+            .collect(),
         params: net
             .params()
             .into_iter()
@@ -130,6 +157,23 @@ pub fn run(args: &InspectArgs) -> Result<()> {
                 "    [{i}] min {:.6} max {:.6} mean {:.6} std {:.6}",
                 s.min, s.max, s.mean, s.std
             );
+        }
+    }
+    if !report.custom_layers.is_empty() {
+        println!("layers netsurgeon does not model (kept and saved as they are)");
+        for l in &report.custom_layers {
+            println!("  {} {}", l.name, l.type_name);
+        }
+    }
+    if !report.kept_fields.is_empty() {
+        println!("fields outside BVLC Caffe's schema (kept as read, written back on save)");
+        for k in &report.kept_fields {
+            let text = k.text.as_deref().unwrap_or("(from a binary file)");
+            let mut lines = text.lines();
+            println!("  {} ({}): {}", k.layer, k.type_name, lines.next().unwrap_or(""));
+            for line in lines {
+                println!("    {line}");
+            }
         }
     }
     // Why shapes are unknown, once per cause (a custom layer, a database-backed input).

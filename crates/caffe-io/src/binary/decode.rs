@@ -13,7 +13,7 @@ use prost::Message;
 use super::{field, Float, WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT};
 use crate::error::{Error, Location, Result};
 use crate::limits::{Limit, Limits};
-use crate::proto::{BlobProto, LayerParameter, NetParameter, V1LayerParameter};
+use crate::proto::{BlobProto, KeptField, LayerParameter, NetParameter, V1LayerParameter};
 
 /// Decodes a whole binary `NetParameter` held in memory.
 pub fn decode_net(bytes: &[u8], path: &Path, limits: &Limits) -> Result<NetParameter> {
@@ -231,20 +231,60 @@ impl<'p, R: BufRead> WireReader<'p, R> {
         Ok(net)
     }
 
+    /// A layer, read as BVLC's schema reads it where it can. Fields numbered
+    /// from 100 hold the params of a layer type, where Caffe's dialects
+    /// differ (147 is BVLC's `swish_param` and OpenCV's
+    /// `detection_output_param`); one that this schema does not know, or that
+    /// does not decode as the field of that number here, is kept on the layer
+    /// as its wire bytes (a `KeptField`) and written back as it was. Caffe
+    /// takes only a weight file's layer names and blobs, so such a field
+    /// changes nothing that is computed. Below 100 lie Caffe's own fields
+    /// (name, type, bottoms, blobs, ...): a field there that does not decode
+    /// is corruption, and an error.
     fn layer(&mut self, end: u64, index: usize) -> Result<LayerParameter> {
         let start = self.pos;
-        let (small, blobs) = self.message_with_blobs(end, field::LAYER_BLOBS, index, |b: &[u8]| {
-            LayerParameter::decode(b).ok().and_then(|l| l.name)
-        })?;
+        let mut fields = Vec::new();
+        let (small, blobs) =
+            self.message_with_blobs(end, field::LAYER_BLOBS, index, Some(&mut fields), |b: &[u8]| {
+                LayerParameter::decode(b).ok().and_then(|l| l.name)
+            })?;
         let name_ctx = || format!("layer {index}: ");
-        let mut layer: LayerParameter = self.finish(&small, &name_ctx, start)?;
+        let known = crate::text::message("LayerParameter");
+        let mut layer = LayerParameter::default();
+        let mut kept = Vec::new();
+        for (i, &(number, at)) in fields.iter().enumerate() {
+            let bytes = &small[at..fields.get(i + 1).map_or(small.len(), |&(_, next)| next)];
+            let in_schema = number != field::KEPT && known.get_field(number).is_some();
+            let readable = in_schema && LayerParameter::decode(bytes).is_ok();
+            if number < field::FIRST_LAYER_PARAM || readable {
+                layer = self.merge(layer, bytes, &name_ctx, start)?;
+            } else {
+                kept.push(KeptField {
+                    parent: Some(String::new()),
+                    number: Some(number),
+                    wire: Some(bytes.to_vec()),
+                    ..Default::default()
+                });
+            }
+        }
+        layer.kept_field = kept;
         layer.blobs = blobs;
         Ok(layer)
     }
 
+    fn merge<M: Message>(&self, mut msg: M, bytes: &[u8], ctx: &dyn Fn() -> String, start: u64) -> Result<M> {
+        msg.merge(bytes).map_err(|e| Error::Binary {
+            path: self.path.to_path_buf(),
+            location: Location::Byte(start),
+            context: ctx(),
+            message: format!("invalid field: {e}"),
+        })?;
+        Ok(msg)
+    }
+
     fn v1_layer(&mut self, end: u64, index: usize) -> Result<V1LayerParameter> {
         let start = self.pos;
-        let (small, blobs) = self.message_with_blobs(end, field::V1_LAYER_BLOBS, index, |b: &[u8]| {
+        let (small, blobs) = self.message_with_blobs(end, field::V1_LAYER_BLOBS, index, None, |b: &[u8]| {
             V1LayerParameter::decode(b).ok().and_then(|l| l.name)
         })?;
         let name_ctx = || format!("layers {index}: ");
@@ -253,12 +293,14 @@ impl<'p, R: BufRead> WireReader<'p, R> {
         Ok(layer)
     }
 
-    /// Splits a layer message into its small fields (raw) and its decoded blobs.
+    /// Splits a layer message into its small fields (raw) and its decoded
+    /// blobs; `fields`, when given, gets each small field's number and offset.
     fn message_with_blobs(
         &mut self,
         end: u64,
         blob_field: u32,
         index: usize,
+        mut fields: Option<&mut Vec<(u32, usize)>>,
         name_of: impl Fn(&[u8]) -> Option<String>,
     ) -> Result<(Vec<u8>, Vec<BlobProto>)> {
         let mut small = Vec::new();
@@ -274,6 +316,9 @@ impl<'p, R: BufRead> WireReader<'p, R> {
                 let blob_ctx = || format!("layer {index} '{name}', blob {blob_index}: ");
                 blobs.push(self.blob(self.pos + len, &blob_ctx)?);
             } else {
+                if let Some(fields) = fields.as_deref_mut() {
+                    fields.push((number, small.len()));
+                }
                 self.copy_field(number, wire, end, &mut small, &ctx)?;
             }
         }

@@ -10,7 +10,7 @@ use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
 use prost::Message;
 
 use super::{field, Float, WIRE_I32, WIRE_I64, WIRE_VARINT};
-use crate::proto::{BlobProto, LayerParameter, NetParameter};
+use crate::proto::{BlobProto, KeptField, LayerParameter, NetParameter};
 
 /// A blob as the encoder sees it: its small fields (shape, legacy dims) and its
 /// values, borrowed where possible so that writing a model copies no weights.
@@ -81,7 +81,7 @@ impl<'a> BlobRef<'a> {
 
 /// The number of bytes [`write_net`] writes for `net`.
 pub fn encoded_net_len(net: &NetParameter) -> u64 {
-    let shell = net_shell(net).encoded_len() as u64;
+    let shell = net_shell(net).len() as u64;
     let v1: u64 = net
         .layers
         .iter()
@@ -102,11 +102,7 @@ pub fn encoded_net_len(net: &NetParameter) -> u64 {
         .map(|l| {
             framed_len(
                 field::NET_LAYER,
-                layer_body_len(
-                    &l.clone_without_blobs().encode_to_vec(),
-                    field::LAYER_BLOBS,
-                    &blob_refs(&l.blobs),
-                ),
+                layer_body_len(&layer_shell(l), field::LAYER_BLOBS, &blob_refs(&l.blobs)),
             )
         })
         .sum();
@@ -132,7 +128,7 @@ where
     W: Write,
     F: Fn(usize, &LayerParameter) -> Vec<BlobRef<'a>>,
 {
-    let shell = net_shell(net).encode_to_vec();
+    let shell = net_shell(net);
     let split = split_point(&shell, field::NET_LAYERS_V1);
     w.write_all(&shell[..split])?;
     for layer in &net.layers {
@@ -147,7 +143,7 @@ where
     }
     w.write_all(&shell[split..])?;
     for (i, layer) in net.layer.iter().enumerate() {
-        let shell = layer.clone_without_blobs().encode_to_vec();
+        let shell = layer_shell(layer);
         write_framed_layer(w, field::NET_LAYER, &shell, field::LAYER_BLOBS, &blobs(i, layer))?;
     }
     Ok(())
@@ -158,8 +154,9 @@ pub fn write_blob<W: Write>(blob: &BlobProto, w: &mut W) -> std::io::Result<()> 
     BlobRef::of(blob).write(w)
 }
 
-fn net_shell(net: &NetParameter) -> NetParameter {
-    NetParameter {
+/// The net's own fields, encoded, with its kept fields spliced in.
+fn net_shell(net: &NetParameter) -> Vec<u8> {
+    let shell = NetParameter {
         name: net.name.clone(),
         layers: Vec::new(),
         input: net.input.clone(),
@@ -169,7 +166,36 @@ fn net_shell(net: &NetParameter) -> NetParameter {
         debug_info: net.debug_info,
         input_shape: net.input_shape.clone(),
         layer: Vec::new(),
+        kept_field: Vec::new(),
+    };
+    with_kept(shell.encode_to_vec(), &net.kept_field)
+}
+
+/// A layer's fields but its blobs, encoded, with its kept fields spliced in.
+fn layer_shell(layer: &LayerParameter) -> Vec<u8> {
+    let mut small = layer.clone_without_blobs();
+    let kept = std::mem::take(&mut small.kept_field);
+    with_kept(small.encode_to_vec(), &kept)
+}
+
+/// Splices the kept fields that came from a binary file back into `encoded`
+/// at their numbers' places, so that a file is written back as it was read.
+/// A kept field that came from text has no number here: it is written to
+/// text only (a weight file's layer fields are not read by Caffe, which takes
+/// only names and blobs from it).
+fn with_kept(mut encoded: Vec<u8>, kept: &[KeptField]) -> Vec<u8> {
+    let mut raw: Vec<(u32, &[u8])> = kept
+        .iter()
+        .filter(|k| k.parent().is_empty())
+        .filter_map(|k| Some((k.number(), k.wire.as_deref()?)))
+        .collect();
+    raw.sort_by_key(|&(number, _)| number);
+    // In ascending order, each after every field numbered up to its own.
+    for (number, bytes) in raw {
+        let at = split_point(&encoded, number);
+        encoded.splice(at..at, bytes.iter().copied());
     }
+    encoded
 }
 
 fn framed_len(number: u32, body: u64) -> u64 {

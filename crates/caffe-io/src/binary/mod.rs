@@ -24,6 +24,10 @@ mod field {
     pub const BLOB_DIFF: u32 = 6;
     pub const BLOB_DOUBLE_DATA: u32 = 8;
     pub const BLOB_DOUBLE_DIFF: u32 = 9;
+    /// LayerParameter's first layer-type param (`transform_param`).
+    pub const FIRST_LAYER_PARAM: u32 = 100;
+    /// netsurgeon's `kept_field` (never read from a file as such).
+    pub const KEPT: u32 = 536_870_911;
 }
 
 const WIRE_VARINT: u8 = 0;

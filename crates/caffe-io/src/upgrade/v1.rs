@@ -44,6 +44,8 @@ pub fn upgrade_v1_layer(
         exclude: v1.exclude,
         blobs: v1.blobs,
         loss_weight: v1.loss_weight,
+        // The same names under V2: a kept field stays where it was.
+        kept_field: v1.kept_field,
         ..Default::default()
     };
     if let Some(raw) = v1.r#type {

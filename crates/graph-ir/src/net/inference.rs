@@ -184,9 +184,9 @@ impl Net {
             Some(c) => Err(Error::UnknownShape {
                 blob: blob.to_string(),
                 layer: c.layer.clone(),
-                type_name: c.type_name.clone(),
+                type_name: c.type_name.as_str().into(),
                 input: c.input.clone(),
-                reason: c.reason.clone(),
+                reason: c.reason.as_str().into(),
             }),
             None => Err(Error::NoSuchBlob(blob.to_string())),
         }

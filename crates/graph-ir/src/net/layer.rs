@@ -60,6 +60,13 @@ impl Layer {
         &self.proto
     }
 
+    /// The fields of the layer that BVLC Caffe's schema lacks (a fork's
+    /// `bn_param { ... }`, OpenCV's `ceil_mode`), kept as they were read and
+    /// written back by every save; `KeptField::path` names one.
+    pub fn kept_fields(&self) -> &[caffe_io::proto::KeptField] {
+        &self.proto.kept_field
+    }
+
     /// True when top `i` is bottom `i` for some `i` (Caffe's in-place rule).
     pub fn is_in_place(&self) -> bool {
         self.tops().iter().zip(self.bottoms()).any(|(t, b)| t == b)

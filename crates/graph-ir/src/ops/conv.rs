@@ -227,7 +227,12 @@ fn setup_deconvolution(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Opti
 }
 
 /// Sets up a Convolution (`deconv == false`) or Deconvolution layer.
-fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>, deconv: bool) -> Result<Setup> {
+pub(super) fn setup(
+    ctx: &LayerCtx<'_>,
+    layer: &LayerParameter,
+    bottoms: Option<&[Shape]>,
+    deconv: bool,
+) -> Result<Setup> {
     let wrap = |p: ConvParams| -> super::Op {
         if deconv {
             Deconvolution(p).into()

@@ -15,9 +15,11 @@
 //! ([`LayerCtx`], [`Setup`], [`ParamInit`]).
 
 pub mod argmax;
+pub mod axpy;
 pub mod batch_norm;
 pub mod concat;
 pub mod conv;
+pub mod conv_depthwise;
 pub mod crop;
 pub mod data;
 pub mod eltwise;
@@ -49,6 +51,7 @@ pub(crate) use setup::{check_same_shapes, filler_value};
 pub use setup::{LayerCtx, ParamInit, Setup};
 
 pub use argmax::ArgMaxParams;
+pub use axpy::Axpy;
 pub use batch_norm::BatchNormParams;
 pub use concat::{Concat, SliceParams, Split};
 pub use conv::{ConvParams, Convolution, Deconvolution};
@@ -83,6 +86,8 @@ pub(crate) fn register_builtins(registry: &mut LayerRegistry) {
     registry.insert(data::TYPE_WITH_LABEL);
     registry.insert(conv::CONVOLUTION);
     registry.insert(conv::DECONVOLUTION);
+    registry.insert(conv_depthwise::TYPE);
+    registry.insert(axpy::TYPE);
     registry.insert(inner_product::TYPE);
     registry.insert(pool::TYPE);
     registry.insert(lrn::TYPE);

@@ -4,7 +4,7 @@
 //! Dropout, with Caffe's defaults, and the forks' ReLU6 (`min(max(x, 0), 6)`,
 //! a Clip). PReLU learns one slope per channel (`(C,)`, axis 1), or one
 //! shared slope (`()`), initialised to 0.25. A new neuron layer is a variant
-//! here, a name in [`TYPE`] and an arm in onnx-export's `neuron` module.
+//! here, a name in its `TYPE` and an arm in onnx-export's `neuron` module.
 
 use caffe_io::proto::LayerParameter;
 
@@ -33,7 +33,9 @@ pub(crate) const TYPE: LayerType = LayerType::new(
         "Dropout",
     ],
     setup,
-);
+)
+// py-faster-rcnn's and SegNet's fields of Dropout (see `Neuron::Dropout`).
+.fork_fields(&["dropout_param.scale_train", "dropout_param.sample_weights_test"]);
 
 /// A neuron layer with its parameters (Caffe's defaults applied).
 #[derive(Debug, Clone, PartialEq)]
@@ -64,8 +66,16 @@ pub enum Neuron {
     Swish { beta: f32 },
     /// `Threshold`: 1 where `x > threshold`, else 0.
     Threshold { threshold: f32 },
-    /// `Dropout`: the identity at test time (Caffe scales during training).
-    Dropout { ratio: f32 },
+    /// `Dropout` at test time: `x * test_scale`. BVLC Caffe scales while
+    /// training, so `test_scale` is 1; py-faster-rcnn's `scale_train: false`
+    /// leaves training unscaled and scales by `1 - ratio` at test time.
+    /// SegNet's `sample_weights_test: true` (Bayesian SegNet) keeps dropping
+    /// at random at test time: `random_at_test`, which no export can match.
+    Dropout {
+        ratio: f32,
+        test_scale: f32,
+        random_at_test: bool,
+    },
 }
 
 impl LayerOp for Neuron {
@@ -145,9 +155,21 @@ pub fn op_from_layer(ctx: &LayerCtx<'_>, layer: &LayerParameter) -> Result<Neuro
         "Threshold" => Neuron::Threshold {
             threshold: layer.threshold_param.unwrap_or_default().threshold(),
         },
-        "Dropout" => Neuron::Dropout {
-            ratio: layer.dropout_param.unwrap_or_default().dropout_ratio(),
-        },
+        "Dropout" => {
+            let ratio = layer.dropout_param.unwrap_or_default().dropout_ratio();
+            let fork_bool = |path: &str| {
+                caffe_io::kept::find(&layer.kept_field, path)
+                    .map(|k| k.as_bool().map_err(|e| ctx.invalid(e)))
+                    .transpose()
+            };
+            let scale_train = fork_bool("dropout_param.scale_train")?.unwrap_or(true);
+            Neuron::Dropout {
+                ratio,
+                // Caffe keeps scale = 1 / (1 - ratio) and multiplies by 1 / scale, in f32.
+                test_scale: if scale_train { 1.0 } else { 1.0 / (1.0 / (1.0 - ratio)) },
+                random_at_test: fork_bool("dropout_param.sample_weights_test")?.unwrap_or(false),
+            }
+        }
         other => return Err(ctx.invalid(format!("'{other}' is not an element-wise layer type"))),
     })
 }

@@ -3,6 +3,10 @@
 //! computed in f32 as Caffe does; when any pad is nonzero, an output whose last
 //! window would start at or past `H + p` is clipped by one, on each axis.
 //! Global pooling takes the whole input plane (pad 0, stride 1).
+//!
+//! OpenCV's schema and the forks (DenseNet, ResNeXt, DPN models) write the
+//! rounding as `ceil_mode` (a bool, default true, at BVLC's `round_mode`
+//! number 13): true is CEIL, false is FLOOR, with the same clipping rule.
 
 use caffe_io::proto::pooling_parameter::{PoolMethod as ProtoMethod, RoundMode as ProtoRound};
 use caffe_io::proto::LayerParameter;
@@ -107,10 +111,21 @@ impl PoolParams {
                 return Err(ctx.invalid(format!("pad {pad:?} must be smaller than the kernel {kernel:?}")));
             }
         }
-        let round_mode = match p.round_mode() {
+        let mut round_mode = match p.round_mode() {
             ProtoRound::Ceil => RoundMode::Ceil,
             ProtoRound::Floor => RoundMode::Floor,
         };
+        if let Some(ceil_mode) = caffe_io::kept::find(&layer.kept_field, "pooling_param.ceil_mode") {
+            if p.round_mode.is_some() {
+                return Err(ctx.invalid(
+                    "round_mode (BVLC's) and ceil_mode (OpenCV's and the forks') both set the rounding; keep one",
+                ));
+            }
+            round_mode = match ceil_mode.as_bool().map_err(|e| ctx.invalid(e))? {
+                true => RoundMode::Ceil,
+                false => RoundMode::Floor,
+            };
+        }
         Ok(PoolParams {
             method,
             global,
@@ -209,6 +224,24 @@ pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<
     Ok(Setup::known(params, tops, Vec::new()))
 }
 
+/// `Pooling`: one bottom; MAX pooling may give the argmax mask as a second top.
+pub(crate) const TYPE: LayerType = LayerType::new(&["Pooling"], setup)
+    .tops(Arity::Between(1, 2))
+    .fork_fields(&["pooling_param.ceil_mode"]);
+
+impl LayerOp for PoolParams {
+    /// The bottom's axes; a global pooling's spatial axes are 1.
+    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
+        let mut flags = flow.same_as_bottom(0);
+        if self.global {
+            flags
+                .iter_mut()
+                .for_each(|f| f.iter_mut().skip(2).for_each(|v| *v = false));
+        }
+        Some(flags)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,21 +266,5 @@ mod tests {
         assert_eq!(pooled_size(6, 2, 2, 1, RoundMode::Ceil, true), Some(4));
         // H=4, k=2, s=3, p=1: ceil(4/3)+1 = 3; (3-1)*3 = 6 >= 5: clipped to 2.
         assert_eq!(pooled_size(4, 2, 3, 1, RoundMode::Ceil, true), Some(2));
-    }
-}
-
-/// `Pooling`: one bottom; MAX pooling may give the argmax mask as a second top.
-pub(crate) const TYPE: LayerType = LayerType::new(&["Pooling"], setup).tops(Arity::Between(1, 2));
-
-impl LayerOp for PoolParams {
-    /// The bottom's axes; a global pooling's spatial axes are 1.
-    fn symbolic_axes(&self, flow: &AxisFlow<'_>) -> Option<Vec<Vec<bool>>> {
-        let mut flags = flow.same_as_bottom(0);
-        if self.global {
-            flags
-                .iter_mut()
-                .for_each(|f| f.iter_mut().skip(2).for_each(|v| *v = false));
-        }
-        Some(flags)
     }
 }

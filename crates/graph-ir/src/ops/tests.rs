@@ -71,6 +71,9 @@ fn builtins_cover_every_modelled_type() {
         "Normalize",
         "PriorBox",
         "ShuffleChannel",
+        // Issue 12's fork layers.
+        "ConvolutionDepthwise",
+        "Axpy",
         "SoftmaxWithLoss",
         "EuclideanLoss",
         "SigmoidCrossEntropyLoss",

@@ -77,9 +77,7 @@ fn plan_at(net: &Net, i: usize) -> Option<Plan> {
         return None;
     };
     let bn = &layers[bn_index];
-    let Some(bn_params) = bn.op().downcast_ref::<BatchNormParams>() else {
-        return None;
-    };
+    let bn_params = bn.op().downcast_ref::<BatchNormParams>()?;
     if !bn_params.use_global_stats || bn.params().len() != 3 || bn.params()[0].len() != channels {
         return None;
     }

@@ -1,4 +1,6 @@
-//! Removes Dropout layers (the identity at test time). An in-place dropout
+//! Removes Dropout layers that are the identity at test time (BVLC's; not
+//! py-faster-rcnn's `scale_train: false`, which scales, nor Bayesian
+//! SegNet's random test-time dropout). An in-place dropout
 //! simply vanishes; otherwise its consumers (and in-place layers on its top)
 //! are rewired to read its bottom. A dropout whose top is then modified in
 //! place while its bottom is also read elsewhere is kept: removing it would
@@ -25,7 +27,11 @@ pub fn remove_dropout(net: &mut Net) -> Result<DropoutRemoval> {
     let mut i = 0;
     while i < net.layers().len() {
         let layer = &net.layers()[i];
-        if !matches!(layer.op().downcast_ref(), Some(Neuron::Dropout { .. })) {
+        let identity = matches!(
+            layer.op().downcast_ref(),
+            Some(Neuron::Dropout { test_scale, random_at_test: false, .. }) if *test_scale == 1.0
+        );
+        if !identity {
             i += 1;
             continue;
         }

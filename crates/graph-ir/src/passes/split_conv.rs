@@ -122,9 +122,7 @@ fn pass_error(layer: &str, message: impl Into<String>) -> Error {
 /// The input channels of each part when layer `i` is to be split.
 fn plan(net: &Net, i: usize, options: &SplitConvOptions) -> Option<Vec<usize>> {
     let layer = &net.layers()[i];
-    let Some(Convolution(p)) = layer.op().downcast_ref() else {
-        return None;
-    };
+    let Convolution(p) = layer.op().downcast_ref()?;
     let shared = layer
         .proto()
         .param

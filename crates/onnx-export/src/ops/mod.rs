@@ -12,6 +12,7 @@
 //! lowerings share.
 
 mod argmax;
+mod axpy;
 mod batch_norm;
 mod concat;
 mod conv;
@@ -73,6 +74,7 @@ pub(crate) fn register_builtins(lowerings: &mut Lowerings) {
     lowerings.insert(normalize::normalize);
     lowerings.insert(prior_box::prior_box);
     lowerings.insert(shuffle_channel::shuffle_channel);
+    lowerings.insert(axpy::axpy);
     lowerings.insert(embed::embed);
     lowerings.insert(parameter::parameter);
     lowerings.insert(loss);

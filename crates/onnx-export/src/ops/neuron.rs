@@ -1,6 +1,7 @@
 //! The neuron layers (graph-ir's `Neuron` family), element-wise. Most are one ONNX operator (ReLU with a slope is
 //! `LeakyRelu`, BNLL is `Softplus`, Clip is `Clip` with its bounds as
-//! inputs, Dropout at test time is `Identity`); Swish is
+//! inputs, Dropout at test time is `Identity`, or `x * (1 - ratio)` with
+//! py-faster-rcnn's `scale_train: false`); Swish is
 //! `x * Sigmoid(beta * x)` and Threshold `Cast(x > threshold)` to float;
 //! Power, Exp and Log follow Caffe's own evaluation order so the rounding
 //! matches: Power `(shift + scale * x) ^ power` (constant when `power` or
@@ -40,7 +41,19 @@ pub(super) fn neuron(cx: &mut LayerCx<'_, '_>, op: &Neuron) -> Result<()> {
         Neuron::Elu { alpha } => cx.node("Elu", &[&x], &[&out], vec![attr::float("alpha", alpha)]),
         Neuron::AbsVal => cx.node("Abs", &[&x], &[&out], vec![]),
         Neuron::Bnll => cx.node("Softplus", &[&x], &[&out], vec![]),
-        Neuron::Dropout { .. } => cx.identity(&x, &out),
+        Neuron::Dropout {
+            random_at_test: true, ..
+        } => Err(cx.unsupported(
+            "sample_weights_test: true keeps dropping at random at test time (Bayesian SegNet's Monte Carlo \
+             dropout), which no deterministic export reproduces; set it to false for the standard test-time \
+             net, or cut the net before this layer",
+        )),
+        Neuron::Dropout { test_scale: 1.0, .. } => cx.identity(&x, &out),
+        // py-faster-rcnn's scale_train: false: x * (1 - ratio), the f32 Caffe multiplies by.
+        Neuron::Dropout { test_scale, .. } => {
+            let s = cx.scalar("scale", test_scale)?;
+            cx.node("Mul", &[&x, &s], &[&out], vec![])
+        }
         Neuron::Clip { min, max } => {
             let lo = cx.scalar("min", min)?;
             let hi = cx.scalar("max", max)?;

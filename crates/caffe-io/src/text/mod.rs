@@ -1,7 +1,12 @@
 //! `.prototxt` parsing: protobuf text format of `caffe.NetParameter`, read with
 //! prost-reflect's text-format parser (comments, unquoted enum names, `layer`
-//! and legacy `layers` alike) and transcoded into the prost types. Unknown
-//! fields are errors, as in Caffe's `ReadProtoFromTextFile`.
+//! and legacy `layers` alike) and transcoded into the prost types.
+//!
+//! Caffe's own `ReadProtoFromTextFile` refuses a field its schema lacks; every
+//! fork of Caffe adds fields. A field this schema does not know is cut out
+//! verbatim first (by its `scan` module) and kept on its layer (or the net) as a
+//! `KeptField`, which every save writes back. Whether a layer may carry one is
+//! for the layer's type to say (graph-ir refuses it in a layer it models).
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -10,7 +15,9 @@ use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, ReflectMe
 
 use crate::error::{Error, Location, Result};
 use crate::limits::{Limit, Limits};
-use crate::proto::NetParameter;
+use crate::proto::{KeptField, NetParameter};
+
+mod scan;
 
 static DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/caffe_descriptor.bin"));
 
@@ -31,7 +38,9 @@ pub fn message(name: &str) -> MessageDescriptor {
 /// returned as written: legacy forms are upgraded by [`crate::upgrade`].
 pub fn parse_net(text: &str, path: &Path, limits: &Limits) -> Result<NetParameter> {
     check_depth(text, path, limits)?;
-    let dynamic = parse_dynamic(text, message("NetParameter"), path)?;
+    let scanned = scan::scan_net(text, &message("NetParameter"));
+    let strict_text = scanned.as_ref().map_or(text, |s| s.blanked.as_str());
+    let dynamic = parse_dynamic(strict_text, message("NetParameter"), path)?;
     if let Some(missing) = missing_required(&dynamic, "") {
         return Err(Error::Text {
             path: path.to_path_buf(),
@@ -39,11 +48,34 @@ pub fn parse_net(text: &str, path: &Path, limits: &Limits) -> Result<NetParamete
             message: format!("{missing} is required but missing (Caffe's text parser refuses the file too)"),
         });
     }
-    let net = dynamic.transcode_to::<NetParameter>().map_err(|e| Error::Text {
+    let mut net = dynamic.transcode_to::<NetParameter>().map_err(|e| Error::Text {
         path: path.to_path_buf(),
         location: Location::File,
         message: format!("cannot convert to caffe.NetParameter: {e}"),
     })?;
+    for cut in scanned.map(|s| s.cuts).unwrap_or_default() {
+        let kept = KeptField {
+            parent: Some(cut.parent),
+            name: Some(cut.name),
+            text: Some(cut.text),
+            line: Some(cut.line as u32),
+            number: None,
+            wire: None,
+        };
+        let holder = match cut.holder {
+            scan::Holder::Net => Some(&mut net.kept_field),
+            scan::Holder::Layer(i) => net.layer.get_mut(i).map(|l| &mut l.kept_field),
+            scan::Holder::Legacy(i) => net.layers.get_mut(i).map(|l| &mut l.kept_field),
+        };
+        let Some(holder) = holder else {
+            return Err(Error::Text {
+                path: path.to_path_buf(),
+                location: Location::File,
+                message: "the parser read fewer layers than the file holds".into(),
+            });
+        };
+        holder.push(kept);
+    }
     let layers = (net.layer.len() + net.layers.len()) as u64;
     limits.check(Limit::Layers, layers).map_err(|exceeded| Error::Limit {
         path: path.to_path_buf(),
@@ -193,12 +225,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reports_line_and_column_of_unknown_field() {
+    fn keeps_an_unknown_field_of_a_layer_with_its_line() {
         let text = "name: \"x\"\nlayer {\n  name: \"a\"\n  typo_field: 3\n}\n";
-        let err = parse_net(text, Path::new("net.prototxt"), &Limits::default()).unwrap_err();
-        let msg = err.to_string();
-        assert!(msg.starts_with("net.prototxt:4:3:"), "{msg}");
-        assert!(msg.contains("typo_field"), "{msg}");
+        let net = parse_net(text, Path::new("net.prototxt"), &Limits::default()).unwrap();
+        let kept = &net.layer[0].kept_field;
+        assert_eq!(kept.len(), 1);
+        assert_eq!(
+            (kept[0].name(), kept[0].text(), kept[0].line()),
+            ("typo_field", "typo_field: 3", 4)
+        );
+    }
+
+    #[test]
+    fn keeps_an_unknown_field_of_a_legacy_layer_through_the_upgrade() {
+        let text = "name: \"x\"\nlayers {\n  name: \"a\"\n  type: CONVOLUTION\n  typo_field: 3\n}\n";
+        let net = crate::parse_prototxt(text, "net.prototxt").unwrap();
+        assert_eq!(net.layer[0].r#type(), "Convolution");
+        assert_eq!(net.layer[0].kept_field[0].text(), "typo_field: 3");
+        assert_eq!(net.layer[0].kept_field[0].line(), 5);
+    }
+
+    #[test]
+    fn reports_line_and_column_of_a_syntax_error() {
+        let text = "name: \"x\"\nlayer {\n  name: \"a\"\n  top: }\n";
+        let msg = parse_net(text, Path::new("net.prototxt"), &Limits::default())
+            .unwrap_err()
+            .to_string();
+        assert!(msg.starts_with("net.prototxt:4:8:"), "{msg}");
     }
 
     #[test]
