@@ -35,6 +35,10 @@ fn hand_cases_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden/hand")
 }
 
+fn fork_cases_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden/forks")
+}
+
 fn ssd_cases_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden/ssd")
 }
@@ -400,6 +404,15 @@ fn ssd_cases_match_opencv_in_tract() {
     check_cases_in_tract(cases);
 }
 
+/// The fork layers and fields of issue 12 (`fixtures/golden/forks`): ceil_mode,
+/// ConvolutionDepthwise, Axpy, Dropout's scale_train, against OpenCV.
+#[test]
+fn fork_cases_match_opencv_in_tract() {
+    let cases = cases_in(&fork_cases_root());
+    assert_eq!(cases.len(), 4, "the cases of fixtures/golden/forks/index.json");
+    check_cases_in_tract(cases);
+}
+
 fn check_cases_in_tract(cases: Vec<(String, PathBuf, Value)>) {
     let mut failures = Vec::new();
     for (case, dir, json) in cases {
@@ -470,6 +483,7 @@ fn golden_cases_pass_onnx_checker_and_onnxruntime() {
         .chain(cases_in(&layer_cases_root()))
         .chain(cases_in(&hand_cases_root()))
         .chain(cases_in(&ssd_cases_root()))
+        .chain(cases_in(&fork_cases_root()))
         .flat_map(|c| modes.clone().into_iter().map(move |m| (c.clone(), m)))
     {
         let net = load_case(&dir).unwrap();
@@ -527,7 +541,13 @@ fn golden_cases_pass_onnx_checker_and_onnxruntime() {
 /// refusal fails, and so does a listed one that now exports.
 #[test]
 fn golden_cases_with_a_symbolic_batch() {
-    let suites = [golden_root(), layer_cases_root(), hand_cases_root(), ssd_cases_root()];
+    let suites = [
+        golden_root(),
+        layer_cases_root(),
+        hand_cases_root(),
+        ssd_cases_root(),
+        fork_cases_root(),
+    ];
     let mut refused = Vec::new();
     for root in &suites {
         let suite = root.file_name().unwrap().to_string_lossy().into_owned();
