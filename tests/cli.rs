@@ -713,10 +713,10 @@ fn limits_are_named_and_can_be_raised() {
         .stderr(predicate::str::contains("levels of nesting exceeds the limit of 1"));
 }
 
-/// An SSD net exports up to its DetectionOutput, whose refusal says how to
-/// get the rest: delete the layer, keep the location, confidence and prior blobs.
+/// A DetectionOutput without its parameters is refused naming the layer; the
+/// head before it exports on its own, its outputs the blobs DetectionOutput reads.
 #[test]
-fn ssd_detection_output_is_refused_with_the_way_on() {
+fn ssd_detection_output_without_its_params_is_refused_naming_the_layer() {
     let dir = tempfile::tempdir().unwrap();
     let head = fixtures().join("golden/ssd/ssd_head");
     let text = std::fs::read_to_string(head.join("net.prototxt")).unwrap()
@@ -735,11 +735,9 @@ fn ssd_detection_output_is_refused_with_the_way_on() {
             .arg("--force");
         cmd
     };
-    convert(&net)
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("layer 'det' has type 'DetectionOutput'"))
-        .stderr(predicate::str::contains("delete it from the prototxt"));
+    convert(&net).assert().code(1).stderr(predicate::str::contains(
+        "layer 'det' (DetectionOutput): detection_output_param (with num_classes) is required",
+    ));
     assert!(!onnx.exists());
     // Without it, the head exports, its outputs the blobs DetectionOutput would read.
     convert(&head.join("net.prototxt"))

@@ -11,9 +11,11 @@ use protox::prost::Message as _;
 fn main() {
     let proto_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("../../proto");
     let proto = proto_dir.join("caffe.proto");
+    let forks = proto_dir.join("caffe_forks.proto");
     println!("cargo:rerun-if-changed={}", proto.display());
+    println!("cargo:rerun-if-changed={}", forks.display());
 
-    let fds = protox::compile([&proto], [&proto_dir]).expect("proto/caffe.proto does not compile");
+    let fds = protox::compile([&proto, &forks], [&proto_dir]).expect("proto/caffe*.proto do not compile");
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     std::fs::write(out.join("caffe_descriptor.bin"), fds.encode_to_vec()).unwrap();
 

@@ -52,6 +52,40 @@ impl KeptField {
     }
 }
 
+impl KeptField {
+    /// Reads a kept message block (`bn_param { ... }`) as the fork message
+    /// `caffe.<message>` (see `proto/caffe_forks.proto`), with protobuf's
+    /// text rules: a field the message lacks, or a value of the wrong type,
+    /// is an error naming the field and its line in the file.
+    pub fn parse_block<M: prost::Message + Default>(&self, message: &str) -> Result<M, String> {
+        let text = self.text.as_deref().ok_or_else(|| {
+            format!(
+                "'{}' was read from a binary file, which names it only by its number",
+                self.path()
+            )
+        })?;
+        let open = text
+            .find(['{', '<'])
+            .filter(|&at| !text[..at].contains(':') || text[..at].trim_end().ends_with(':'))
+            .ok_or_else(|| format!("'{}' is not a message block", self.path()))?;
+        let close = text
+            .rfind(['}', '>'])
+            .filter(|&at| at > open)
+            .ok_or_else(|| format!("'{}' is not closed", self.path()))?;
+        let inner = &text[open + 1..close];
+        let desc = crate::text::pool()
+            .get_message_by_name(&format!("caffe.{message}"))
+            .ok_or_else(|| format!("caffe.{message} is not a message of netsurgeon's schemas"))?;
+        let dynamic = prost_reflect::DynamicMessage::parse_text_format(desc, inner).map_err(|e| {
+            use miette::Diagnostic as _;
+            let offset = e.labels().and_then(|mut l| l.next()).map_or(0, |l| l.offset());
+            let line = self.line() as usize + text[..open + 1 + offset.min(inner.len())].matches('\n').count();
+            format!("{} {{ ... }}, line {line}: {e}", self.path())
+        })?;
+        dynamic.transcode_to::<M>().map_err(|e| format!("{}: {e}", self.path()))
+    }
+}
+
 /// The kept field at `path` (see [`KeptField::path`]), if any.
 pub fn find<'a>(kept: &'a [KeptField], path: &str) -> Option<&'a KeptField> {
     kept.iter().find(|k| k.path() == path)
@@ -87,5 +121,23 @@ mod tests {
         assert_eq!(binary.path(), "field 147");
         let all = [k.clone(), binary];
         assert_eq!(find(&all, "pooling_param.ceil_mode"), Some(&k));
+    }
+
+    #[test]
+    fn blocks_parse_as_their_fork_message() {
+        use crate::proto::InterpParameter;
+        let mut k = kept("", "interp_param", "interp_param {\n  zoom_factor: 2\n  pad_end: -1\n}");
+        k.line = Some(10);
+        let p: InterpParameter = k.parse_block("InterpParameter").unwrap();
+        assert_eq!((p.zoom_factor(), p.pad_end(), p.height.is_some()), (2, -1, false));
+        let bad = KeptField {
+            text: Some("interp_param {\n  zoom_factor: 2\n  zoom: 3\n}".into()),
+            ..k
+        };
+        let err = bad.parse_block::<InterpParameter>("InterpParameter").unwrap_err();
+        assert!(
+            err.starts_with("interp_param { ... }, line 12:") && err.contains("zoom"),
+            "{err}"
+        );
     }
 }

@@ -215,6 +215,7 @@ fn source_cause(layer: &Layer, top: &str, op: &Op) -> UnknownCause {
         "HDF5Data" => "reads its shapes from its HDF5 files".to_string(),
         "ImageData" => "reads its shape from its images".to_string(),
         "WindowData" => "reads its shape from its windows file".to_string(),
+        "DenseImageData" => "reads its shapes from its image and label list".to_string(),
         _ => match layer.proto().data_param.as_ref().and_then(|p| p.source.as_deref()) {
             Some(source) => format!("reads its shape from its database '{source}'"),
             None => "reads its shape from its database".to_string(),

@@ -3,7 +3,9 @@
 //! database/files, so their data top is unknown here; the label top of Data,
 //! ImageData and WindowData is `(batch_size,)` as in Caffe), `MemoryData`
 //! (`(batch_size, channels, height, width)` and `(batch_size,)`) and
-//! `DummyData` (shapes given by `shape`, or the legacy num/channels/height/width).
+//! `DummyData` (shapes given by `shape`, or the legacy num/channels/height/width);
+//! from the forks, SegNet's and ENet's `DenseImageData` (images and
+//! per-pixel labels read from a list: both tops unknown here).
 //!
 //! A net that keeps such a layer after phase filtering still loads; asking for
 //! a shape that depends on an unknown one is an error naming the layer (see
@@ -26,6 +28,8 @@ pub enum DataKind {
     Hdf5Data,
     MemoryData,
     DummyData,
+    /// SegNet's and ENet's image + label-map list.
+    DenseImageData,
 }
 
 /// A data layer and the shapes it declares (None: read from its source).
@@ -62,6 +66,7 @@ impl DataParams {
                 with_label(layer.window_data_param.clone().unwrap_or_default().batch_size()),
             ),
             "HDF5Data" => (DataKind::Hdf5Data, vec![None; n]),
+            "DenseImageData" => (DataKind::DenseImageData, vec![None; n]),
             "MemoryData" => {
                 let p = layer.memory_data_param.unwrap_or_default();
                 let b = p.batch_size() as usize;
@@ -137,9 +142,13 @@ pub(crate) const TYPE: LayerType = LayerType::new(&["HDF5Data", "DummyData"], se
     .bottoms(Arity::Exactly(0))
     .tops(Arity::AtLeast(1));
 /// The data layers with a data top and an optional label top.
-pub(crate) const TYPE_WITH_LABEL: LayerType = LayerType::new(&["Data", "ImageData", "WindowData", "MemoryData"], setup)
-    .bottoms(Arity::Exactly(0))
-    .tops(Arity::Between(1, 2));
+pub(crate) const TYPE_WITH_LABEL: LayerType = LayerType::new(
+    &["Data", "ImageData", "WindowData", "MemoryData", "DenseImageData"],
+    setup,
+)
+.bottoms(Arity::Exactly(0))
+.tops(Arity::Between(1, 2))
+.fork_fields(&["dense_image_data_param"]);
 
 impl LayerOp for DataParams {
     fn is_net_input(&self) -> bool {

@@ -22,10 +22,13 @@ pub mod conv;
 pub mod conv_depthwise;
 pub mod crop;
 pub mod data;
+pub mod detection_output;
 pub mod eltwise;
 pub mod embed;
+pub mod fork_bn;
 pub mod inner_product;
 pub mod input;
+pub mod interp;
 pub mod loss;
 pub mod lrn;
 pub mod mvn;
@@ -37,11 +40,13 @@ pub mod pool;
 pub mod prior_box;
 pub mod reduction;
 pub mod reshape;
+pub mod roi_pooling;
 pub mod scale;
 pub mod shuffle_channel;
 pub mod silence;
 pub mod softmax;
 pub mod tile;
+pub mod upsample;
 
 mod setup;
 
@@ -57,10 +62,13 @@ pub use concat::{Concat, SliceParams, Split};
 pub use conv::{ConvParams, Convolution, Deconvolution};
 pub use crop::CropParams;
 pub use data::{DataKind, DataParams};
+pub use detection_output::DetectionOutput;
 pub use eltwise::{EltwiseOp, EltwiseParams};
 pub use embed::Embed;
+pub use fork_bn::ForkBatchNorm;
 pub use inner_product::InnerProductParams;
 pub use input::InputParams;
+pub use interp::Interp;
 pub use loss::{AccuracyParams, LossParams};
 pub use lrn::{LrnParams, NormRegion};
 pub use mvn::MvnParams;
@@ -72,11 +80,13 @@ pub use pool::{PoolMethod, PoolParams, RoundMode};
 pub use prior_box::PriorBoxParams;
 pub use reduction::{ReductionOp, ReductionParams};
 pub use reshape::{Flatten, ReshapeParams};
+pub use roi_pooling::RoiPooling;
 pub use scale::{BiasParams, ScaleParams};
 pub use shuffle_channel::ShuffleChannel;
 pub use silence::Silence;
 pub use softmax::Softmax;
 pub use tile::Tile;
+pub use upsample::Upsample;
 
 /// The built-in layer types: one line per type (or family), its module
 /// holding everything else about it.
@@ -88,6 +98,11 @@ pub(crate) fn register_builtins(registry: &mut LayerRegistry) {
     registry.insert(conv::DECONVOLUTION);
     registry.insert(conv_depthwise::TYPE);
     registry.insert(axpy::TYPE);
+    registry.insert(fork_bn::TYPE);
+    registry.insert(interp::TYPE);
+    registry.insert(upsample::TYPE);
+    registry.insert(roi_pooling::TYPE);
+    registry.insert(detection_output::TYPE);
     registry.insert(inner_product::TYPE);
     registry.insert(pool::TYPE);
     registry.insert(lrn::TYPE);

@@ -214,6 +214,10 @@ pub fn pooled_size(
 
 pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>) -> Result<Setup> {
     let mut params = PoolParams::from_layer(ctx, layer)?;
+    if ctx.num_tops == 2 && params.method != PoolMethod::Max {
+        // Caffe: "MaxPool can have 1 or 2 tops"; the others one.
+        return Err(ctx.invalid("only MAX pooling has a second top (the argmax mask)"));
+    }
     let Some(inputs) = bottoms else {
         return Ok(Setup::unknown(params, ctx.num_tops));
     };

@@ -74,6 +74,12 @@ fn builtins_cover_every_modelled_type() {
         // Issue 12's fork layers.
         "ConvolutionDepthwise",
         "Axpy",
+        "BN",
+        "Interp",
+        "Upsample",
+        "ROIPooling",
+        "DenseImageData",
+        "DetectionOutput",
         "SoftmaxWithLoss",
         "EuclideanLoss",
         "SigmoidCrossEntropyLoss",

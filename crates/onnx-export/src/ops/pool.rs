@@ -43,7 +43,11 @@ pub(super) fn pooling(cx: &mut LayerCx<'_, '_>, p: &PoolParams) -> Result<()> {
         return Err(cx.unsupported(format!("pooling needs a 4-D input, found {in_shape:?}")));
     }
     let (x, out) = (cx.inputs[0].clone(), cx.out(0));
+    let with_mask = cx.out_shapes.len() == 2;
     if cx.in_free[0][2..].contains(&true) {
+        if with_mask {
+            return Err(cx.unsupported("the argmax mask top needs a fixed input height and width"));
+        }
         return size_independent(cx, p, &x, &out);
     }
     if p.global {
@@ -73,6 +77,22 @@ pub(super) fn pooling(cx: &mut LayerCx<'_, '_>, p: &PoolParams) -> Result<()> {
         attrs
     };
     match p.method {
+        PoolMethod::Max if with_mask => {
+            // Caffe's mask holds, as a float, each maximum's index h * W + w
+            // in its own input plane; ONNX's indices count over the whole
+            // tensor (row-major), so the plane's offset goes with a Mod.
+            let indices = cx.fresh_name("indices");
+            cx.node("MaxPool", &[&x], &[&out, &indices], window("MaxPool"))?;
+            let plane = cx.ints("plane", &[(spatial_in[0] * spatial_in[1]) as i64])?;
+            let in_plane = cx.tmp("Mod", "in_plane", &[&indices, &plane], vec![])?;
+            let mask = cx.out(1);
+            cx.node(
+                "Cast",
+                &[&in_plane],
+                &[&mask],
+                vec![attr::int("to", crate::onnx::tensor_proto::DataType::Float as i64)],
+            )
+        }
         PoolMethod::Max => cx.node("MaxPool", &[&x], &[&out], window("MaxPool")),
         PoolMethod::Ave => {
             let correction = divisor_correction(spatial_in, spatial_out, p);
