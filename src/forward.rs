@@ -154,41 +154,9 @@ fn dims_arg(shape: &[usize]) -> String {
     shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(",")
 }
 
-/// The candidate within a small edit distance of `name` (a third of its
-/// length, at least 1; the nearest wins, the first among equals), or one
-/// that differs from it only in case.
+/// The closest of `candidates` to `name` (see [`graph_ir::names::closest`]).
 fn closest<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {
-    let budget = (name.chars().count() / 3).max(1);
-    candidates
-        .iter()
-        .map(|c| {
-            let distance = if c.eq_ignore_ascii_case(name) {
-                0
-            } else {
-                edit_distance(name, c)
-            };
-            (distance, c)
-        })
-        .filter(|(d, _)| *d <= budget)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c.as_str())
-}
-
-/// Levenshtein distance over chars (names are short: the quadratic cost is
-/// nothing next to a forward pass).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (diagonal + usize::from(ca != *cb)).min(above + 1).min(row[j] + 1);
-            diagonal = above;
-        }
-    }
-    row[b.len()]
+    graph_ir::names::closest(name, candidates.iter().map(String::as_str))
 }
 
 /// The blobs of one forward pass by Caffe name, in pycaffe's order (the
@@ -575,7 +543,6 @@ mod tests {
         assert_eq!(closest("Data", &inputs), Some("data"));
         assert_eq!(closest("labels", &inputs), Some("label"));
         assert_eq!(closest("image", &inputs), None);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
         let e = ForwardError::UnknownInput {
             name: "dta".into(),
             inputs: inputs.clone(),

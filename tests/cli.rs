@@ -773,3 +773,102 @@ fn an_embed_index_out_of_range_is_an_error() {
         ))
         .stderr(predicate::str::contains("panicked at").not());
 }
+
+/// A small net: a convolution, a Python layer netsurgeon does not model, an
+/// InnerProduct after it, and a Silence reading the convolution's ReLU.
+const NET_WITH_A_PYTHON_LAYER: &str = r#"
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 2 dim: 6 dim: 6 } } }
+layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" convolution_param { num_output: 3 kernel_size: 3 } }
+layer { name: "relu" type: "ReLU" bottom: "conv" top: "relu" }
+layer { name: "quiet" type: "Silence" bottom: "relu" }
+layer { name: "py" type: "Python" bottom: "conv" top: "rois" python_param { module: "rpn.proposal_layer" layer: "ProposalLayer" } }
+layer { name: "fc" type: "InnerProduct" bottom: "rois" top: "fc" inner_product_param { num_output: 2 } }
+"#;
+
+/// `convert --outputs` cuts the net before a layer it cannot export; a typo
+/// is named with the closest blob; a blob only Silence reads is an output.
+#[test]
+fn convert_outputs_cut_the_net_and_silenced_blobs_are_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("net.prototxt");
+    std::fs::write(&net, NET_WITH_A_PYTHON_LAYER).unwrap();
+    let onnx = dir.path().join("net.onnx");
+    let convert = || {
+        let mut cmd = netsurgeon();
+        cmd.arg("convert").arg(&net).arg("-o").arg(&onnx).arg("--force");
+        cmd
+    };
+    convert()
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("layer 'py' has type 'Python'"))
+        .stderr(predicate::str::contains("convert --outputs"));
+    assert!(!onnx.exists());
+    convert()
+        .args(["--outputs", "conv,relu"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("output conv (1, 3, 4, 4)"))
+        .stdout(predicate::str::contains("output relu (1, 3, 4, 4)"));
+    let model = netsurgeon::onnx_export::read_model(&onnx).unwrap();
+    let graph = model.graph.unwrap();
+    let outputs: Vec<&str> = graph.output.iter().map(|o| o.name()).collect();
+    assert_eq!(outputs, ["conv", "relu"]);
+    convert()
+        .args(["--outputs", "relu1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "output 'relu1' is not a blob of the net; did you mean 'relu'?",
+        ));
+    // Without the Python layer, the ReLU only Silence reads is the output, with a note.
+    let text = NET_WITH_A_PYTHON_LAYER
+        .lines()
+        .filter(|l| !l.contains("\"py\"") && !l.contains("\"fc\""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&net, text).unwrap();
+    convert()
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("output relu (1, 3, 4, 4)"))
+        .stderr(predicate::str::contains("blob 'relu' is read only by a Silence layer"));
+}
+
+/// `synth-weights` on a net with a layer it does not model names what it
+/// cannot fill and writes nothing, unless told to skip them.
+#[test]
+fn synth_weights_names_the_layers_it_cannot_fill() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("net.prototxt");
+    std::fs::write(&net, NET_WITH_A_PYTHON_LAYER).unwrap();
+    let weights = dir.path().join("w.caffemodel");
+    netsurgeon()
+        .arg("synth-weights")
+        .arg(&net)
+        .arg("-o")
+        .arg(&weights)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("2 of 6 layers cannot be given weights"))
+        .stderr(predicate::str::contains("py (Python): not a type netsurgeon models"))
+        .stderr(predicate::str::contains(
+            "fc: its param shapes are unknown: it follows layer 'py' (Python), which netsurgeon does not model",
+        ))
+        .stderr(predicate::str::contains("nothing written"));
+    assert!(!weights.exists());
+    netsurgeon()
+        .arg("synth-weights")
+        .arg(&net)
+        .arg("-o")
+        .arg(&weights)
+        .arg("--skip-unknown")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "--skip-unknown: writing the weights of the other layers",
+        ));
+    let written = netsurgeon::caffe_io::read_caffemodel(&weights).unwrap();
+    let conv = written.layer.iter().find(|l| l.name() == "conv").unwrap();
+    assert_eq!(conv.blobs.len(), 2);
+}

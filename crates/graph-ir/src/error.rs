@@ -18,7 +18,8 @@ pub enum Error {
     #[error(
         "layer '{layer}' has type '{type_name}', which netsurgeon does not model (a Python layer, or a layer \
          from a fork of Caffe?){}; the rest of the net can still be inspected (`netsurgeon inspect` lists \
-         every blob before it) and edited, but to export or run the net, remove or replace the layer.{} \
+         every blob before it) and edited, but to export or run the net, remove or replace the layer, or cut \
+         the net before it (convert --outputs BLOB,...).{} \
          Modelled types: {}",
         blob.as_ref().map(|b| format!(", so blob '{b}' has no known shape")).unwrap_or_default(),
         type_hint(type_name),

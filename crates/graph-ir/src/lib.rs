@@ -30,6 +30,7 @@
 //! ```
 
 mod error;
+pub mod names;
 pub mod net;
 pub mod ops;
 pub mod passes;
@@ -39,6 +40,7 @@ pub mod shape;
 mod splits;
 pub mod surgery;
 mod synth;
+pub use synth::Unfilled;
 mod weights;
 
 pub use caffe_io;

@@ -16,10 +16,30 @@ use crate::Net;
 /// Standard deviation of synthetic biases.
 pub const BIAS_STD: f32 = 0.05;
 
+/// What [`Net::synthesize_params`] could not fill.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Unfilled {
+    /// Layers of types netsurgeon does not model: whether they have
+    /// weights, and of which shapes, only their own code knows.
+    pub unmodelled: Vec<(String, String)>,
+    /// Layers with params whose shapes are unknown, because a layer before
+    /// them is not modelled (or an input has no shape): `(layer, why)`.
+    pub unknown_shapes: Vec<(String, String)>,
+}
+
+impl Unfilled {
+    /// True when every layer's params were filled.
+    pub fn is_empty(&self) -> bool {
+        self.unmodelled.is_empty() && self.unknown_shapes.is_empty()
+    }
+}
+
 impl Net {
     /// Replaces every learnable param with seeded synthetic values (shapes are
-    /// kept). Layers are filled in order from one random stream.
-    pub fn synthesize_params(&mut self, seed: u64) {
+    /// kept). Layers are filled in order from one random stream. Returns the
+    /// layers it could not fill (an unmodelled layer, and the layers whose
+    /// param shapes depend on one): weights saved from such a net are partial.
+    pub fn synthesize_params(&mut self, seed: u64) -> Unfilled {
         let mut rng = StdRng::seed_from_u64(seed);
         for layer in self.layers_mut() {
             let op = layer.op().clone();
@@ -27,6 +47,27 @@ impl Net {
                 fill(param, &op, i, &mut rng);
             }
         }
+        let mut unfilled = Unfilled::default();
+        for layer in self.layers() {
+            if let Some(u) = layer.op().downcast_ref::<crate::registry::Unmodelled>() {
+                unfilled
+                    .unmodelled
+                    .push((layer.name().to_string(), u.type_name.clone()));
+            } else if layer.params().len() < layer.op().param_count() {
+                let why = match layer.bottoms().iter().find_map(|b| self.blob_shape(b).err()) {
+                    Some(crate::Error::UnsupportedLayer { layer, type_name, .. }) => {
+                        format!("it follows layer '{layer}' ({type_name}), which netsurgeon does not model")
+                    }
+                    Some(crate::Error::UnknownShape { layer, reason, .. }) => {
+                        format!("its input comes from layer '{layer}', which {reason}")
+                    }
+                    Some(other) => other.to_string(),
+                    None => "its param shapes are unknown".to_string(),
+                };
+                unfilled.unknown_shapes.push((layer.name().to_string(), why));
+            }
+        }
+        unfilled
     }
 }
 

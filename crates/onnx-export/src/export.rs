@@ -109,6 +109,12 @@ pub struct ExportOptions {
     /// The ONNX lowering of each op type (default: the built-ins); a program
     /// that registers a layer type adds its lowering here.
     pub lowerings: Arc<Lowerings>,
+    /// The blobs to output (their final values), and nothing that they do
+    /// not need: the layers they do not depend on are left out, so a net can
+    /// be cut before a layer that cannot be exported. `None`: the net's own
+    /// outputs (the blobs no layer reads), and the blobs that only Silence
+    /// layers read.
+    pub outputs: Option<Vec<String>>,
 }
 
 impl Default for ExportOptions {
@@ -120,6 +126,7 @@ impl Default for ExportOptions {
             batch: BatchDim::Fixed,
             spatial: SpatialDims::Fixed,
             lowerings: Lowerings::builtin(),
+            outputs: None,
         }
     }
 }
@@ -141,8 +148,14 @@ pub struct ExportedBlob {
 pub struct Export<'n> {
     pub model: ModelProto,
     pub payloads: Payloads<'n>,
-    /// Every Caffe blob in pycaffe's order.
+    /// Every Caffe blob in pycaffe's order (with explicit outputs, those the
+    /// outputs need).
     pub blobs: Vec<ExportedBlob>,
+    /// The graph outputs, in order.
+    pub outputs: Vec<String>,
+    /// Outputs that Caffe would not report because a Silence layer reads
+    /// them (Caffe's own demos read such a blob; the export outputs it).
+    pub silenced: Vec<String>,
 }
 
 impl Export<'_> {
@@ -196,10 +209,35 @@ pub fn export<'n>(net: &'n Net, options: &ExportOptions) -> Result<Export<'n>> {
     }
     let name = if net.name().is_empty() { "net" } else { net.name() };
     let mut g = GraphBuilder::new(name).with_opset(options.opset)?;
-    let blobs = net.blobs()?;
+    let listed = net.list_blobs()?;
     // Generated names must never take a Caffe blob's name.
-    g.reserve(blobs.iter().map(|b| b.name.as_str()));
+    g.reserve(listed.iter().map(|b| b.name.as_str()));
     let runtime = net.runtime_layers()?;
+    let (outputs, silenced) = graph_outputs(net, &runtime, &listed, options.outputs.as_deref())?;
+    let needed = needed_layers(&runtime, &outputs);
+    // Every blob the export computes must have a known shape (without
+    // explicit outputs: every blob of the net, as before).
+    let blobs: Vec<graph_ir::BlobInfo> = if options.outputs.is_none() {
+        net.blobs()?
+    } else {
+        let computed: std::collections::HashSet<&str> = runtime
+            .iter()
+            .zip(&needed)
+            .filter(|(_, &n)| n)
+            .flat_map(|(rl, _)| rl.tops.iter().map(String::as_str))
+            .collect();
+        listed
+            .iter()
+            .filter(|b| computed.contains(b.name.as_str()))
+            .map(|b| {
+                Ok(graph_ir::BlobInfo {
+                    name: b.name.clone(),
+                    shape: net.blob_shape(b.split_of.as_deref().unwrap_or(&b.name))?.to_vec(),
+                    split_of: b.split_of.clone(),
+                })
+            })
+            .collect::<Result<_>>()?
+    };
     let mut last_writer: HashMap<&str, usize> = HashMap::new();
     for (i, rl) in runtime.iter().enumerate() {
         for top in &rl.tops {
@@ -247,6 +285,9 @@ pub fn export<'n>(net: &'n Net, options: &ExportOptions) -> Result<Export<'n>> {
     // Caffe blob name -> the tensor holding its current value.
     let mut current: HashMap<String, String> = HashMap::new();
     for (ri, rl) in runtime.iter().enumerate() {
+        if !needed[ri] {
+            continue;
+        }
         let Some(li) = rl.layer_index else {
             // An automatic split: its copies are the value they copy.
             let source = lookup(&current, &rl.bottoms[0], &rl.name)?.to_string();
@@ -323,9 +364,9 @@ pub fn export<'n>(net: &'n Net, options: &ExportOptions) -> Result<Export<'n>> {
         }
     }
 
-    // Graph outputs: the blobs no layer reads, under their own names where
-    // the final value has it (an Identity gives it otherwise).
-    for out in net.outputs()? {
+    // Graph outputs, under their own names where the final value has it (an
+    // Identity gives it otherwise).
+    for out in outputs.iter().cloned() {
         let mut tensor = lookup(&current, &out, "the graph outputs")?.to_string();
         if tensor != out && !g.is_defined(&out) {
             g.add_node("Identity", &out, &[&tensor], &[&out], vec![])?;
@@ -354,11 +395,11 @@ pub fn export<'n>(net: &'n Net, options: &ExportOptions) -> Result<Export<'n>> {
         })
         .collect::<Result<_>>()?;
     if options.value_info && batch.is_none() && spatial_names.is_empty() {
-        let outputs: std::collections::HashSet<String> = net.outputs()?.into_iter().collect();
+        let output_set: std::collections::HashSet<&String> = outputs.iter().collect();
         let inputs: std::collections::HashSet<&str> = net.inputs().into_iter().collect();
         let mut seen = std::collections::HashSet::new();
         for b in &exported {
-            let is_io = outputs.contains(&b.tensor) || inputs.contains(b.tensor.as_str());
+            let is_io = output_set.contains(&b.tensor) || inputs.contains(b.tensor.as_str());
             if !is_io && seen.insert(b.tensor.clone()) {
                 let dims: Vec<Dim> = b.shape.iter().map(|&d| Dim::Fixed(d)).collect();
                 g.add_value_info(&b.tensor, DataType::Float, Some(&dims));
@@ -370,7 +411,99 @@ pub fn export<'n>(net: &'n Net, options: &ExportOptions) -> Result<Export<'n>> {
         model,
         payloads,
         blobs: exported,
+        outputs,
+        silenced,
     })
+}
+
+/// The graph outputs and, of them, the blobs only Silence layers read. An
+/// explicit list must name blobs of the net; an export is never without
+/// outputs.
+fn graph_outputs(
+    net: &Net,
+    runtime: &[graph_ir::RuntimeLayer],
+    listed: &[graph_ir::ListedBlob],
+    explicit: Option<&[String]>,
+) -> Result<(Vec<String>, Vec<String>)> {
+    if let Some(explicit) = explicit {
+        let names: Vec<&str> = listed.iter().map(|b| b.name.as_str()).collect();
+        for out in explicit {
+            if !names.contains(&out.as_str()) {
+                let hint = match graph_ir::names::closest(out, names.iter().copied()) {
+                    Some(close) => format!("; did you mean '{close}'?"),
+                    None => format!(
+                        " (its blobs: {}{})",
+                        names
+                            .iter()
+                            .take(12)
+                            .map(|n| format!("'{n}'"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        if names.len() > 12 { ", ..." } else { "" }
+                    ),
+                };
+                return Err(Error::Options {
+                    message: format!("output '{out}' is not a blob of the net{hint}"),
+                });
+            }
+        }
+        if explicit.is_empty() {
+            return Err(Error::Options {
+                message: "no outputs were asked for; an ONNX model needs at least one".into(),
+            });
+        }
+        let mut unique = Vec::new();
+        for out in explicit {
+            if !unique.contains(out) {
+                unique.push(out.clone());
+            }
+        }
+        return Ok((unique, Vec::new()));
+    }
+    let mut outputs = net.outputs()?;
+    // A blob that only Silence layers read (not a split copy: that would
+    // mean another layer reads it too) is what Caffe's demos fetch.
+    let mut silenced = Vec::new();
+    for rl in runtime {
+        let is_silence = rl
+            .layer_index
+            .is_some_and(|i| net.layers()[i].op().is::<graph_ir::ops::Silence>());
+        if is_silence {
+            for b in &rl.bottoms {
+                let copy = listed.iter().any(|l| &l.name == b && l.split_of.is_some());
+                if !copy && !outputs.contains(b) && !silenced.contains(b) {
+                    silenced.push(b.clone());
+                }
+            }
+        }
+    }
+    outputs.extend(silenced.iter().cloned());
+    if outputs.is_empty() {
+        return Err(Error::Options {
+            message: "the net has no outputs (every blob is read by a layer); name the blobs to output \
+                      (convert --outputs, or ExportOptions::outputs)"
+                .into(),
+        });
+    }
+    Ok((outputs, silenced))
+}
+
+/// Which runtime layers the outputs need: walking back from the outputs'
+/// final values, a layer is needed when it writes a blob still needed; its
+/// bottoms then are. In-place layers keep their blob needed.
+fn needed_layers(runtime: &[graph_ir::RuntimeLayer], outputs: &[String]) -> Vec<bool> {
+    let mut wanted: std::collections::HashSet<&str> = outputs.iter().map(String::as_str).collect();
+    let mut needed = vec![false; runtime.len()];
+    for (i, rl) in runtime.iter().enumerate().rev() {
+        if rl.tops.iter().any(|t| wanted.contains(t.as_str())) {
+            needed[i] = true;
+            for t in &rl.tops {
+                wanted.remove(t.as_str());
+            }
+            wanted.extend(rl.bottoms.iter().map(String::as_str));
+        }
+    }
+    needed
 }
 
 /// Input blob -> its symbolic (height, width) names, per `spatial`.

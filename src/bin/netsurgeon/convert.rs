@@ -8,7 +8,7 @@ use clap::Args;
 use netsurgeon::graph_ir::passes;
 use netsurgeon::onnx_export::{export, BatchDim, ExportOptions, ExternalData, ModelOptions, SpatialDims, WriteOptions};
 
-use crate::common::{check_output, format_shape, load_net, InputSpec};
+use crate::common::{check_output, load_net, InputSpec};
 
 #[derive(Args)]
 #[command(after_help = "Examples:
@@ -64,6 +64,11 @@ pub struct ConvertArgs {
     /// Write the weights to a side file (<output>.data), as ONNX external data.
     #[arg(long)]
     pub external_data: bool,
+    /// The blobs to output, e.g. --outputs conv5_3,rpn_cls_prob (repeatable): the export
+    /// holds what they need and nothing else, so a net can be cut before a layer that cannot
+    /// be exported. Default: the blobs no layer reads, and those only Silence layers read.
+    #[arg(long = "outputs", value_name = "BLOB[,BLOB...]", value_delimiter = ',')]
+    pub outputs: Vec<String>,
     /// Overwrite an existing output file.
     #[arg(long)]
     pub force: bool,
@@ -135,9 +140,18 @@ pub fn run(args: &ConvertArgs, quiet: bool) -> Result<()> {
         } else {
             SpatialDims::Fixed
         },
+        outputs: (!args.outputs.is_empty()).then(|| args.outputs.clone()),
         ..Default::default()
     };
     let exported = export(&net, &options)?;
+    if !quiet {
+        for blob in &exported.silenced {
+            eprintln!(
+                "note: blob '{blob}' is read only by a Silence layer, so Caffe would not report it; it is an \
+                 output of the export (as Caffe's own demos read it)"
+            );
+        }
+    }
     let write = WriteOptions {
         external: if args.external_data {
             ExternalData::Always { threshold: 1024 }
@@ -153,11 +167,12 @@ pub fn run(args: &ConvertArgs, quiet: bool) -> Result<()> {
     let summary = exported.write(&args.output, &write)?;
     bar.finish_and_clear();
     if !quiet {
-        for input in net.inputs() {
-            println!("input  {input} {}", format_shape(net.blob_shape(input)?));
+        let graph = exported.model.graph.as_ref();
+        for input in graph.map(|g| g.input.as_slice()).unwrap_or_default() {
+            println!("input  {} {}", input.name(), onnx_dims(input));
         }
-        for output in net.outputs()? {
-            println!("output {output} {}", format_shape(net.blob_shape(&output)?));
+        for output in graph.map(|g| g.output.as_slice()).unwrap_or_default() {
+            println!("output {} {}", output.name(), onnx_dims(output));
         }
         println!(
             "wrote {} ({:.1} MB, opset {})",
@@ -175,4 +190,28 @@ pub fn run(args: &ConvertArgs, quiet: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A graph input's or output's dims as `(1, 3, 227, 227)`; a named
+/// symbolic dim by its name, one of no fixed size as `?`.
+fn onnx_dims(value: &netsurgeon::onnx_export::onnx::ValueInfoProto) -> String {
+    use netsurgeon::onnx_export::onnx::{tensor_shape_proto::dimension::Value, type_proto::Value as Type};
+    let dims: Vec<String> = match value.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+        Some(Type::TensorType(t)) => t
+            .shape
+            .as_ref()
+            .map(|s| {
+                s.dim
+                    .iter()
+                    .map(|d| match &d.value {
+                        Some(Value::DimValue(v)) => v.to_string(),
+                        Some(Value::DimParam(p)) => p.clone(),
+                        None => "?".to_string(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    format!("({})", dims.join(", "))
 }

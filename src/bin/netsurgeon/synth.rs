@@ -24,6 +24,11 @@ pub struct SynthArgs {
     /// Where to write the weights (.caffemodel).
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Write the params of the layers that can be filled even when some cannot (a layer
+    /// netsurgeon does not model, and the layers after it whose shapes it hides), with a
+    /// warning naming them; without it such a net is an error and nothing is written.
+    #[arg(long)]
+    pub skip_unknown: bool,
     /// Overwrite an existing output file.
     #[arg(long)]
     pub force: bool,
@@ -32,7 +37,33 @@ pub struct SynthArgs {
 pub fn run(args: &SynthArgs, quiet: bool) -> Result<()> {
     check_output(&args.output, &[args.prototxt.as_path()], args.force)?;
     let mut net = load_net(&args.prototxt, None, &args.inputs)?;
-    net.synthesize_params(args.seed);
+    let unfilled = net.synthesize_params(args.seed);
+    if !unfilled.is_empty() {
+        let mut lines = Vec::new();
+        for (layer, type_name) in &unfilled.unmodelled {
+            lines.push(format!(
+                "  {layer} ({type_name}): not a type netsurgeon models; whether it has weights only its own code knows"
+            ));
+        }
+        for (layer, why) in &unfilled.unknown_shapes {
+            lines.push(format!("  {layer}: its param shapes are unknown: {why}"));
+        }
+        let what = format!(
+            "{} of {} layers cannot be given weights:\n{}",
+            unfilled.unmodelled.len() + unfilled.unknown_shapes.len(),
+            net.layers().len(),
+            lines.join("\n")
+        );
+        if !args.skip_unknown {
+            anyhow::bail!(
+                "{what}\nnothing written; --skip-unknown writes the weights of the other layers (register the \
+                 missing layer types, or give the input shapes with --input, to fill them all)"
+            );
+        }
+        if !quiet {
+            eprintln!("warning: {what}\n(--skip-unknown: writing the weights of the other layers)");
+        }
+    }
     let bar = crate::common::spinner(
         format!("writing {}", args.output.display()),
         crate::common::param_bytes(&net),
