@@ -413,11 +413,11 @@ fn ssd_cases_match_opencv_in_tract() {
 }
 
 /// The fork layers and fields of issue 12 (`fixtures/golden/forks`): ceil_mode,
-/// ConvolutionDepthwise, Axpy, Dropout's scale_train, against OpenCV.
+/// ConvolutionDepthwise, Axpy, Dropout's scale_train, DeepLab's hole, against OpenCV.
 #[test]
 fn fork_cases_match_opencv_in_tract() {
     let cases = cases_in(&fork_cases_root());
-    assert_eq!(cases.len(), 4, "the cases of fixtures/golden/forks/index.json");
+    assert_eq!(cases.len(), 5, "the cases of fixtures/golden/forks/index.json");
     check_cases_in_tract(cases);
 }
 

@@ -66,7 +66,16 @@ impl ConvParams {
             return Err(ctx.invalid(format!("stride dimensions must be nonzero, got {stride:?}")));
         }
         let pad = axis_values(ctx, "pad", &p.pad, hw(p.pad_h, p.pad_w), Some(0), spatial_axes)?;
-        let dilation = axis_values(ctx, "dilation", &p.dilation, None, Some(1), spatial_axes)?;
+        let mut dilation = axis_values(ctx, "dilation", &p.dilation, None, Some(1), spatial_axes)?;
+        if let Some(hole) = deeplab_hole(ctx, layer)? {
+            if !p.dilation.is_empty() {
+                return Err(ctx.invalid("dilation (BVLC's) and hole (DeepLab's) both set the dilation; keep one"));
+            }
+            if spatial_axes.is_some_and(|n| n != 2) {
+                return Err(ctx.invalid("DeepLab's hole applies to 2-D convolutions only"));
+            }
+            dilation = hole.to_vec();
+        }
         Ok(ConvParams {
             num_output,
             bias_term: p.bias_term(),
@@ -180,10 +189,39 @@ fn axis_values(
     }
 }
 
-/// `Convolution`: one top per bottom, all bottoms of one shape, sharing the weights.
+/// DeepLab v1's `hole`, `hole_h`, `hole_w` (its fork's atrous convolution:
+/// im2col over a kernel whose extent is `k + (k - 1) * (hole - 1)`), which is
+/// BVLC's dilation: `[h, w]`, or `None` when the layer has none.
+fn deeplab_hole(ctx: &LayerCtx<'_>, layer: &LayerParameter) -> Result<Option<[usize; 2]>> {
+    let value = |name: &str| -> Result<Option<usize>> {
+        let Some(k) = caffe_io::kept::find(&layer.kept_field, &format!("convolution_param.{name}")) else {
+            return Ok(None);
+        };
+        match k.scalar().and_then(|v| v.parse::<usize>().ok()) {
+            Some(v) if v >= 1 => Ok(Some(v)),
+            _ => Err(ctx.invalid(format!("'{}' must be a positive integer", k.text()))),
+        }
+    };
+    let (hole, h, w) = (value("hole")?, value("hole_h")?, value("hole_w")?);
+    Ok(match (hole, h, w) {
+        (None, None, None) => None,
+        (hole, h, w) => {
+            let both = hole.unwrap_or(1);
+            Some([h.unwrap_or(both), w.unwrap_or(both)])
+        }
+    })
+}
+
+/// `Convolution`: one top per bottom, all bottoms of one shape, sharing the
+/// weights; DeepLab's `hole` fields are its dilation.
 pub(crate) const CONVOLUTION: LayerType = LayerType::new(&["Convolution"], setup_convolution)
     .bottoms(Arity::AtLeast(1))
-    .tops(Arity::SameAsBottoms);
+    .tops(Arity::SameAsBottoms)
+    .fork_fields(&[
+        "convolution_param.hole",
+        "convolution_param.hole_h",
+        "convolution_param.hole_w",
+    ]);
 /// `Deconvolution`: as Convolution.
 pub(crate) const DECONVOLUTION: LayerType = LayerType::new(&["Deconvolution"], setup_deconvolution)
     .bottoms(Arity::AtLeast(1))
