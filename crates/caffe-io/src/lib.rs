@@ -18,6 +18,7 @@
 
 pub mod binary;
 pub mod blob;
+pub mod dialect;
 mod error;
 pub mod fs;
 pub mod kept;

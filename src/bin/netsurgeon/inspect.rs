@@ -42,6 +42,16 @@ struct Report {
     /// Fields that BVLC Caffe's schema lacks, kept as read (fork dialects).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     kept_fields: Vec<KeptEntry>,
+    /// The dialects besides BVLC's that the net is written in, with the layers showing them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    dialects: Vec<DialectEntry>,
+}
+
+#[derive(Serialize)]
+struct DialectEntry {
+    dialect: &'static str,
+    /// `layer: what` (a field or a layer type).
+    evidence: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -129,6 +139,13 @@ pub fn run(args: &InspectArgs) -> Result<()> {
                 })
             })
             .collect(),
+        dialects: graph_ir::caffe_io::dialect::detect(&net.to_proto())
+            .into_iter()
+            .map(|u| DialectEntry {
+                dialect: u.dialect.name(),
+                evidence: u.evidence.into_iter().map(|(l, w)| format!("{l}: {w}")).collect(),
+            })
+            .collect(),
         params: net
             .params()
             .into_iter()
@@ -157,6 +174,19 @@ pub fn run(args: &InspectArgs) -> Result<()> {
                 "    [{i}] min {:.6} max {:.6} mean {:.6} std {:.6}",
                 s.min, s.max, s.mean, s.std
             );
+        }
+    }
+    if !report.dialects.is_empty() {
+        println!("dialects besides BVLC's");
+        for d in &report.dialects {
+            let more = d.evidence.len().saturating_sub(3);
+            let shown = d.evidence.iter().take(3).cloned().collect::<Vec<_>>().join("; ");
+            let more = if more > 0 {
+                format!("; {more} more")
+            } else {
+                String::new()
+            };
+            println!("  {} ({shown}{more})", d.dialect);
         }
     }
     if !report.custom_layers.is_empty() {

@@ -15,6 +15,7 @@ mod fc_to_conv;
 mod heatmap;
 mod inspect;
 mod run;
+mod save;
 mod synth;
 
 /// Caffe net surgery: inspect, edit and convert Caffe models.
@@ -49,6 +50,8 @@ enum Command {
     Heatmap(heatmap::HeatmapArgs),
     /// Write seeded synthetic weights for a net definition.
     SynthWeights(synth::SynthArgs),
+    /// Read a model as Caffe does and write it back (legacy forms upgraded, fork fields kept).
+    Save(save::SaveArgs),
     /// Run the tutorial on the data shipped with netsurgeon (the default).
     #[command(after_help = "Example:
   netsurgeon demo --out /tmp/netsurgeon-demo
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args, quiet),
         Command::Heatmap(args) => heatmap::run(args, quiet),
         Command::SynthWeights(args) => synth::run(args, quiet),
+        Command::Save(args) => save::run(args, quiet),
         Command::Demo { out, skip_caffenet } => demo::run(out, *skip_caffenet),
     };
     match result {
