@@ -7,7 +7,7 @@
 //!
 //! Registering a layer takes two functions and one call: the Caffe side
 //! (`setup`: parameters, shape rule, params) and the ONNX side (`lower`).
-//! `tests/custom_layer.rs` checks this layer against numbers that do not come
+//! `tests/it/custom_layer.rs` checks this layer against numbers that do not come
 //! from netsurgeon (the formula in f64, and onnxruntime's own Mish operator).
 
 use std::path::PathBuf;

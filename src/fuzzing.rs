@@ -1,5 +1,5 @@
 //! Bodies of the fuzz targets in `fuzz/` (cargo-fuzz, libFuzzer), kept here so
-//! that a plain `cargo test` can replay their corpora (`tests/fuzz_corpus.rs`)
+//! that a plain `cargo test` can replay their corpora (`tests/it/fuzz_corpus.rs`)
 //! on the stable toolchain. Each function takes arbitrary bytes and must never
 //! panic, hang or allocate without bound: errors are the expected outcome.
 //!

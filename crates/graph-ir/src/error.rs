@@ -218,10 +218,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// What to do about a well-known layer type netsurgeon does not model.
 fn type_hint(type_name: &str) -> &'static str {
     match type_name {
-        "DetectionOutput" => {
-            " SSD's DetectionOutput (box decoding and non-maximum suppression) has no exact ONNX equivalent: \
-             delete it from the prototxt and the net ends at its bottoms (the location, confidence and \
-             prior-box blobs, which Normalize, Permute and PriorBox compute), to be decoded after the model."
+        "Python" | "Proposal" => {
+            " A Python layer runs code that the prototxt does not hold. py-faster-rcnn's region proposal layer \
+             (python_param { module: 'rpn.proposal_layer' }, and OpenCV's Proposal that stands for it: anchors, \
+             box regression, clipping, a minimum size, NMS and top-N cuts) has no exact export here: cut the \
+             net before it (convert --outputs with its bottoms, e.g. rpn_cls_prob_reshape,rpn_bbox_pred, and \
+             the feature map) and compute the proposals after the model."
         }
         _ => "",
     }

@@ -1,7 +1,7 @@
 //! The rewrite passes: dropout removal and BatchNorm folding (checked against
 //! real Caffe's blobs), and fc_to_conv options.
 
-mod common;
+use crate::common;
 
 use common::{fixtures, parse};
 use graph_ir::passes::{self, FcToConvOptions};

@@ -7,7 +7,7 @@ use netsurgeon_runtime::{compare, Error, SessionBuilder, DEFAULT_TOLERANCE};
 use onnx_export::builder::Dim;
 use onnx_export::{ExternalData, WriteOptions};
 
-mod common;
+use crate::common;
 use common::{array, conv_relu_model, naive_conv, weights, PARAMS};
 
 #[test]

@@ -9,7 +9,7 @@ use ndarray::ArrayD;
 use onnx_export::builder::Dim;
 use onnx_export::{ExternalData, Payloads, WriteOptions};
 
-mod common;
+use crate::common;
 use common::{array, conv_relu_model_with, naive_conv, weights, PARAMS};
 
 fn python() -> Option<PathBuf> {

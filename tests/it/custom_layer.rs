@@ -6,7 +6,7 @@
 //! model's tensors.
 
 #[allow(dead_code)]
-#[path = "../examples/custom_layer.rs"]
+#[path = "../../examples/custom_layer.rs"]
 mod example;
 
 use ndarray::ArrayD;

@@ -2,7 +2,7 @@
 //! transplants by name (with Caffe's legacy-shape tolerance), and weight
 //! buffers moved rather than copied.
 
-mod common;
+use crate::common;
 
 use caffe_io::proto::{BlobProto, BlobShape, LayerParameter, NetParameter};
 use common::{fixtures, golden_cases, parse};

@@ -2,7 +2,7 @@
 //! prints them, the net-surgery full-conv CaffeNet, train_val phase
 //! filtering, and AlexNet/GoogLeNet shapes.
 
-mod common;
+use crate::common;
 
 use common::fixtures;
 use graph_ir::ops::{ConvParams, Convolution, PriorBoxParams};

@@ -1,7 +1,7 @@
 //! Shape inference, Caffe's split listing and param loading against real
 //! BVLC Caffe's blobs for every public golden case (fixtures/golden/public).
 
-mod common;
+use crate::common;
 
 use common::{case_json, golden_cases, json_shape, json_strings};
 use graph_ir::Net;

@@ -1,6 +1,6 @@
 //! Inconsistent nets give errors that name the layer and the shapes, never panics.
 
-mod common;
+use crate::common;
 
 use caffe_io::proto::{BlobProto, BlobShape, LayerParameter, NetParameter};
 use common::parse;

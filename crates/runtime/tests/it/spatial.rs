@@ -16,7 +16,7 @@ use netsurgeon_runtime::{compare, GoldenDir, Report, SessionBuilder, DEFAULT_TOL
 use onnx_export::{export, Export, ExportOptions, SpatialDims};
 use serde_json::Value;
 
-mod common;
+use crate::common;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden")

@@ -2,7 +2,7 @@
 //! (fixtures/golden/digits): the weights our `full_conv` produces equal,
 //! value for value, those Caffe saved in lenet_full_conv.caffemodel.
 
-mod common;
+use crate::common;
 
 use common::fixtures;
 use graph_ir::{passes, Net};

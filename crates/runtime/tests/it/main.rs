@@ -1,0 +1,8 @@
+//! The integration tests of this package, one module per subject, in one
+//! test binary (a binary per file would link the whole dependency tree each time).
+
+mod common;
+mod golden;
+mod ort_check;
+mod session;
+mod spatial;
