@@ -10,3 +10,4 @@ mod fuzz_corpus;
 mod heatmap;
 mod library_api;
 mod split_conv;
+mod zoo_opencv;

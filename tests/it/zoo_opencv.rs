@@ -1,0 +1,149 @@
+//! Every public model of `fixtures/zoo` against OpenCV's Caffe importer, blob
+//! by blob, in tract and in onnxruntime: `tests/zoo/compare.py` gives each
+//! model seeded synthetic weights (`synth-weights`), converts it, runs it in
+//! tract (`run --all-blobs`) and onnxruntime (every exported tensor an
+//! output), runs the same prototxt and weights in OpenCV
+//! (`cv2.dnn.readNetFromCaffe`), and compares every blob OpenCV gives within
+//! 1e-4 x max|OpenCV|.
+//!
+//! Opt-in: whole-model runs take minutes, and the Python needs OpenCV
+//! (`opencv-python-headless`) besides numpy, onnx and onnxruntime. Run with
+//! `NETSURGEON_PYTHON=/path/to/python cargo test --test it zoo_opencv -- --ignored`.
+//!
+//! Every model passes or is listed in `EXPECTED` with its status and the
+//! reason its note must give; the list is exact, as the golden tests' lists
+//! are: a model listed that now passes (or fails for another reason) fails
+//! the test too, so that the list says what is true.
+
+use std::path::Path;
+use std::process::Command;
+
+/// The models that do not pass: (model, status, a part of compare.py's note
+/// that says why). Statuses: "refused" (netsurgeon refuses the model, naming
+/// the layer), "opencv-cannot" (no OpenCV reference: compare.py then compares
+/// tract with onnxruntime, as a note), "fail". None is expected to fail (the
+/// SE-Nets run on inputs of std 0.1, see `MODELS` in compare.py).
+const EXPECTED: &[(&str, &str, &str)] = &[
+    // Monte Carlo dropout at test time: random, so no deterministic export.
+    (
+        "bayesian_segnet",
+        "refused",
+        "sample_weights_test: true keeps dropping at random at test time",
+    ),
+    (
+        "bayesian_segnet_basic",
+        "refused",
+        "sample_weights_test: true keeps dropping at random at test time",
+    ),
+    // ENet's training prototxt: spatial dropout as Python layers.
+    ("enet", "refused", "drop1_0_3 (Python): not a type netsurgeon models"),
+    // py-faster-rcnn's test nets: the proposal layer is Python.
+    (
+        "faster_rcnn_vgg16_voc",
+        "refused",
+        "proposal (Python): not a type netsurgeon models",
+    ),
+    (
+        "faster_rcnn_zf_voc",
+        "refused",
+        "proposal (Python): not a type netsurgeon models",
+    ),
+    // OpenCV's Faster R-CNN sample: its own Proposal layer.
+    (
+        "opencv_faster_rcnn_vgg16",
+        "refused",
+        "proposal (Proposal): not a type netsurgeon models",
+    ),
+    // The port's own Caffe changes Pooling's size rule with no field saying so.
+    (
+        "yolov3_tiny",
+        "refused",
+        "layer 'layer21-route' (Concat): all inputs must have the same shape",
+    ),
+    // OpenCV cannot parse bn_param (SegNet's, ENet's and PSPNet's BN).
+    ("enet_final", "opencv-cannot", "cannot parse bn_param"),
+    ("segnet", "opencv-cannot", "cannot parse bn_param"),
+    ("segnet_basic", "opencv-cannot", "cannot parse bn_param"),
+    ("pspnet50_ade20k", "opencv-cannot", "cannot parse bn_param"),
+    ("pspnet101_voc2012", "opencv-cannot", "cannot parse bn_param"),
+    ("pspnet101_cityscapes", "opencv-cannot", "cannot parse bn_param"),
+];
+
+#[test]
+#[ignore = "whole-model runs take minutes; cargo test --test it zoo_opencv -- --ignored"]
+fn zoo_models_match_opencv_on_every_blob() {
+    let Some(python) = std::env::var_os("NETSURGEON_PYTHON").filter(|p| !p.is_empty()) else {
+        eprintln!(
+            "NETSURGEON_PYTHON is not set: skipping the zoo against OpenCV (it needs numpy, onnx, onnxruntime and cv2)"
+        );
+        return;
+    };
+    // Set when cargo builds the binary for the tests (the default `cli` feature).
+    let Some(binary) = option_env!("CARGO_BIN_EXE_netsurgeon") else {
+        eprintln!("the netsurgeon binary is not built (the `cli` feature is off): skipping the zoo against OpenCV");
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let probe = Command::new(&python)
+        .args(["-c", "import cv2, numpy, onnx, onnxruntime"])
+        .output()
+        .expect("NETSURGEON_PYTHON runs");
+    assert!(
+        probe.status.success(),
+        "NETSURGEON_PYTHON cannot import cv2, numpy, onnx and onnxruntime (pip install opencv-python-headless \
+         onnx onnxruntime numpy):\n{}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let report_path = dir.path().join("zoo_opencv.json");
+    // compare.py prints its progress (a line per model) and the table as it goes.
+    let status = Command::new(python)
+        .arg(root.join("tests/zoo/compare.py"))
+        .arg("--netsurgeon")
+        .arg(binary)
+        .arg("--zoo")
+        .arg(root.join("fixtures/zoo"))
+        .arg("--work-dir")
+        .arg(dir.path().join("work"))
+        .arg("--json")
+        .arg(&report_path)
+        .status()
+        .expect("NETSURGEON_PYTHON runs compare.py");
+    assert!(status.success(), "compare.py failed: {status}");
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report_path).expect("compare.py wrote its JSON")).unwrap();
+    let rows = report["models"].as_array().expect("a list of models");
+
+    let mut zoo: Vec<String> = std::fs::read_dir(root.join("fixtures/zoo"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("deploy.prototxt").is_file())
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    zoo.sort();
+    let mut measured: Vec<String> = rows.iter().map(|r| r["model"].as_str().unwrap().to_string()).collect();
+    measured.sort();
+    assert_eq!(measured, zoo, "compare.py measured every model of the zoo, once");
+
+    let mut problems = Vec::new();
+    for row in rows {
+        let model = row["model"].as_str().unwrap();
+        let status = row["status"].as_str().unwrap_or("?");
+        let note = row["note"].as_str().unwrap_or("");
+        match EXPECTED.iter().find(|(m, _, _)| *m == model) {
+            None if status == "pass" => {}
+            None => problems.push(format!("{model}: {status}, not listed: {note}")),
+            Some((_, want, why)) if status == *want && note.contains(why) => {}
+            Some((_, want, why)) => problems.push(format!("{model}: listed as {want} ({why}) but is {status}: {note}")),
+        }
+    }
+    for (model, _, _) in EXPECTED {
+        assert!(
+            zoo.iter().any(|m| m == model),
+            "EXPECTED lists '{model}', which the zoo does not have"
+        );
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
