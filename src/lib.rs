@@ -41,6 +41,9 @@ pub use caffe_preprocess;
 pub use forward::{forward, Blobs, Forward, ForwardError, ForwardOptions};
 pub use graph_ir;
 pub use layers::{Layers, RegisterError};
+/// Result images as PNG (the `render` feature, on with `cli`).
+#[cfg(feature = "render")]
+pub use netsurgeon_render as render;
 pub use netsurgeon_runtime as runtime;
 pub use onnx_export;
 

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use netsurgeon::caffe_io::{read_npy_f32, read_npy_i64};
-use netsurgeon::caffe_preprocess::{load_image, save_gray_png, ImageOptions};
+use netsurgeon::caffe_preprocess::{load_image, ImageOptions};
+use netsurgeon::render::save_gray_png;
 use predicates::prelude::*;
 
 fn fixtures() -> PathBuf {

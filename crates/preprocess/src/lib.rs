@@ -5,8 +5,8 @@
 //! - [`resize_image`]: `caffe.io.resize_image` (skimage's bilinear resize);
 //! - [`Transformer`]: `caffe.io.Transformer` for one input (`preprocess`,
 //!   `deprocess`), with [`channel_mean`], [`load_mean`] and [`oversample`];
-//! - [`render`]: grey maps, heatmap overlays with a colour bar, class maps,
-//!   written as PNG atomically.
+//!
+//! Result images (heatmaps, class maps) are rendered by netsurgeon-render.
 //!
 //! ```no_run
 //! use caffe_preprocess::{load_image, load_mean, channel_mean, ImageOptions, Transformer};
@@ -23,15 +23,12 @@
 //! ```
 
 mod error;
-mod font;
 mod jpeg;
 mod load;
-pub mod render;
 mod resize;
 mod transform;
 
 pub use error::{Error, Result};
 pub use load::{decode_image, load_image, ImageOptions, Limits};
-pub use render::{class_map_png, heatmap_overlay_png, save_gray_png, save_rgb_png};
 pub use resize::{resize_image, AntiAliasing, ResizeOptions};
 pub use transform::{channel_mean, load_mean, oversample, Transformer};

@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Context, Result};
 use ndarray::{Array2, Array4, ArrayD, Axis, Ix3, Ix4};
 use netsurgeon::caffe_io;
-use netsurgeon::caffe_preprocess::{channel_mean, class_map_png, heatmap_overlay_png, save_gray_png, Transformer};
+use netsurgeon::caffe_preprocess::{channel_mean, Transformer};
 use netsurgeon::graph_ir::{passes, Net};
 use netsurgeon::onnx_export::{self, ExportOptions, WriteOptions};
+use netsurgeon::render::{class_map_png, heatmap_overlay_png, save_gray_png};
 use netsurgeon::{Forward, ForwardOptions};
 
 use crate::common::format_shape;

@@ -10,10 +10,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use ndarray::{Array1, Array2, ArrayD, ArrayView2, ArrayView4, Axis, Ix3, Ix4};
-use netsurgeon::caffe_preprocess::{
-    channel_mean, heatmap_overlay_png, load_image, load_mean, ImageOptions, Transformer,
-};
+use netsurgeon::caffe_preprocess::{channel_mean, load_image, load_mean, ImageOptions, Transformer};
 use netsurgeon::graph_ir::{passes, Net};
+use netsurgeon::render::heatmap_overlay_png;
 use netsurgeon::{Forward, ForwardOptions};
 
 use crate::common::{check_output, format_shape};

@@ -2,5 +2,4 @@
 //! test binary (a binary per file would link the whole dependency tree each time).
 
 mod load;
-mod render;
 mod transform;

@@ -10,8 +10,11 @@ use image::codecs::png::PngEncoder;
 use image::{ExtendedColorType, GrayImage, ImageEncoder, Rgb, RgbImage};
 use ndarray::{Array2, ArrayView2, ArrayView3, AsArray, Ix2, Ix3};
 
-use crate::error::{Error, Result};
-use crate::font::{draw_text, text_width, ADVANCE, GLYPH_H};
+mod error;
+mod font;
+
+pub use error::{Error, Result};
+use font::{draw_text, text_width, ADVANCE, GLYPH_H};
 
 /// Largest side of a rendered image: bounds memory when a caller passes a
 /// huge map or cell size.

@@ -3,12 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
-use caffe_preprocess::render::{render_class_map, render_gray, render_heatmap_overlay, viridis_rgb8};
-use caffe_preprocess::{
-    class_map_png, heatmap_overlay_png, load_image, save_gray_png, save_rgb_png, Error, ImageOptions,
-};
+use caffe_preprocess::{load_image, ImageOptions};
 use image::{Rgb, RgbImage};
 use ndarray::{arr2, s, Array2, Array3, Ix2, Ix4};
+use netsurgeon_render::{
+    class_map_png, heatmap_overlay_png, render_class_map, render_gray, render_heatmap_overlay, save_gray_png,
+    save_rgb_png, viridis_rgb8, Error,
+};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -75,7 +76,7 @@ fn designer_conv_output_renders() {
     assert!(levels.contains(&0) && levels.contains(&255) && levels.len() > 100);
 }
 
-fn check_legend(img: &RgbImage, layout: &caffe_preprocess::render::LegendLayout) {
+fn check_legend(img: &RgbImage, layout: &netsurgeon_render::LegendLayout) {
     let mid_x = layout.bar_x + layout.bar_w / 2;
     // Bar top is the map's max (viridis 1), bottom its min (viridis 0).
     assert_eq!(*img.get_pixel(mid_x, layout.bar_top), viridis_rgb8(1.0));

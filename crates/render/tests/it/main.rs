@@ -1,0 +1,3 @@
+//! The integration tests of netsurgeon-render.
+
+mod render;
