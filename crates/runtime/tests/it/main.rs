@@ -2,7 +2,5 @@
 //! test binary (a binary per file would link the whole dependency tree each time).
 
 mod common;
-mod golden;
 mod ort_check;
 mod session;
-mod spatial;

@@ -1,6 +1,7 @@
 //! The golden suite through ONNX: each case of `fixtures/golden/public` is
-//! loaded with graph-ir, exported with onnx-export, run with tract with every
-//! blob exposed, and compared blob by blob with Caffe's own values
+//! loaded with graph-ir and run as a library user runs it (`Forward`: exported
+//! with onnx-export, run with tract with every blob exposed), and compared
+//! blob by blob with Caffe's own values
 //! (`max|ours - caffe| <= 1e-4 * max|caffe|`). The cases of
 //! `fixtures/golden/layers` (layers without a real-Caffe golden: their
 //! reference is a NumPy transcription of Caffe's forward, cross-checked by
@@ -16,31 +17,32 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use graph_ir::passes::{split_large_conv, SplitConvOptions};
-use graph_ir::Net;
 use ndarray::ArrayD;
-use netsurgeon_runtime::{compare, GoldenDir, SessionBuilder, DEFAULT_TOLERANCE};
-use onnx_export::{export, BatchDim, Export, ExportOptions, ModelOptions, WriteOptions};
+use netsurgeon::graph_ir::passes::{split_large_conv, SplitConvOptions};
+use netsurgeon::graph_ir::Net;
+use netsurgeon::onnx_export::{export, BatchDim, Export, ExportOptions, ModelOptions, WriteOptions};
+use netsurgeon::runtime::{compare, GoldenDir, SessionBuilder, DEFAULT_TOLERANCE};
+use netsurgeon::{Forward, ForwardOptions};
 use serde_json::Value;
 
 fn golden_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden/public")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden/public")
 }
 
 fn layer_cases_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden/layers")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden/layers")
 }
 
 fn hand_cases_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden/hand")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden/hand")
 }
 
 fn fork_cases_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden/forks")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden/forks")
 }
 
 fn fork_layer_cases_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden/forks2")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden/forks2")
 }
 
 /// Cases tract cannot run, with the operator it lacks (onnxruntime runs them
@@ -48,7 +50,7 @@ fn fork_layer_cases_root() -> PathBuf {
 const TRACT_LACKS: &[(&str, &str)] = &[("roi_pooling", "MaxRoiPool")];
 
 fn ssd_cases_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden/ssd")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden/ssd")
 }
 
 /// The real-Caffe golden cases.
@@ -73,10 +75,14 @@ fn cases_in(root: &Path) -> Vec<(String, PathBuf, Value)> {
 
 fn read_npy(path: &Path) -> ArrayD<f32> {
     let bytes = std::fs::read(path).unwrap();
-    netsurgeon_runtime::compare::read_npy_f32(&bytes, path).unwrap()
+    netsurgeon::runtime::compare::read_npy_f32(&bytes, path).unwrap()
 }
 
-fn load_and_export<'n>(case: &str, net: &'n Net, batch: BatchDim) -> Result<Export<'n>, onnx_export::Error> {
+fn load_and_export<'n>(
+    case: &str,
+    net: &'n Net,
+    batch: BatchDim,
+) -> Result<Export<'n>, netsurgeon::onnx_export::Error> {
     let options = ExportOptions {
         model: ModelOptions {
             source_model: Some(case.to_string()),
@@ -88,27 +94,19 @@ fn load_and_export<'n>(case: &str, net: &'n Net, batch: BatchDim) -> Result<Expo
     export(net, &options)
 }
 
-/// Exports `net`, runs it in tract with every blob exposed, and returns each
-/// Caffe blob's value (split copies included).
-fn run_net(case: &str, net: &Net, inputs: HashMap<String, ArrayD<f32>>) -> Result<Vec<(String, ArrayD<f32>)>, String> {
-    let exported = load_and_export(case, net, BatchDim::Fixed).map_err(|e| format!("export: {e}"))?;
-    let tensors = exported.tensors();
-    let session = SessionBuilder::from_bytes(&exported.encode())
-        .and_then(|s| s.outputs(&tensors))
-        .and_then(|s| s.build())
-        .map_err(|e| format!("tract: {e}"))?;
-    let outputs = session.run_named(inputs).map_err(|e| format!("tract run: {e}"))?;
-    let by_tensor: HashMap<&str, &ArrayD<f32>> = outputs.iter().map(|(n, a)| (n.as_str(), a)).collect();
-    Ok(exported
-        .blobs
-        .iter()
-        .map(|b| (b.name.clone(), by_tensor[b.tensor.as_str()].clone()))
-        .collect())
+/// Runs `net` as a library user does (`netsurgeon::Forward`: exported, then
+/// run in tract with every blob exposed) and returns each Caffe blob's value
+/// (split copies included), in pycaffe's order.
+fn run_net(_case: &str, net: &Net, inputs: HashMap<String, ArrayD<f32>>) -> Result<Vec<(String, ArrayD<f32>)>, String> {
+    let options = ForwardOptions::default().all_blobs(true);
+    let forward = Forward::new(net, &options).map_err(|e| format!("forward: {e}"))?;
+    let blobs = forward.run(inputs).map_err(|e| format!("tract run: {e}"))?;
+    Ok(blobs.into_vec())
 }
 
 /// Compares blobs with a golden folder's files (blobs without a file are
 /// skipped: the digits folders record a subset).
-fn compare_with(dir: &Path, ours: &[(String, ArrayD<f32>)]) -> netsurgeon_runtime::Report {
+fn compare_with(dir: &Path, ours: &[(String, ArrayD<f32>)]) -> netsurgeon::runtime::Report {
     let golden = GoldenDir::new(dir);
     let names: Vec<&str> = ours
         .iter()
@@ -181,7 +179,7 @@ fn run_case(case: &str, dir: &Path, json: &Value, split: Option<&SplitConvOption
     let (ours, reference) = case_blobs(case, dir, json, split)?;
     let report = compare(&ours, &reference, DEFAULT_TOLERANCE);
     let worst = report.worst().map_or(String::new(), |b| match &b.status {
-        netsurgeon_runtime::BlobStatus::Compared { rel, .. } => format!(", worst {} rel {rel:.2e}", b.name),
+        netsurgeon::runtime::BlobStatus::Compared { rel, .. } => format!(", worst {} rel {rel:.2e}", b.name),
         _ => String::new(),
     });
     eprintln!("{case}: {} blobs{worst}", report.blobs.len());
@@ -233,7 +231,7 @@ fn case_blobs(case: &str, dir: &Path, json: &Value, split: Option<&SplitConvOpti
 
 /// A case's net, with its weights when it has any.
 #[allow(clippy::result_large_err)] // a test helper; the error is printed, not passed around
-fn load_case(dir: &Path) -> Result<Net, graph_ir::Error> {
+fn load_case(dir: &Path) -> Result<Net, netsurgeon::graph_ir::Error> {
     let weights = dir.join("net.caffemodel");
     Net::load_with(
         dir.join("net.prototxt"),
@@ -473,7 +471,7 @@ fn golden_cases_match_caffe_with_convolutions_split() {
     let (mut failures, mut split_cases) = (Vec::new(), 0);
     for (case, dir, json) in cases() {
         let net = Net::load_with_weights(dir.join("net.prototxt"), dir.join("net.caffemodel")).unwrap();
-        if graph_ir::passes::split_conv::would_split(&net, &options)
+        if netsurgeon::graph_ir::passes::split_conv::would_split(&net, &options)
             .unwrap()
             .is_empty()
         {
@@ -553,7 +551,7 @@ fn golden_cases_pass_onnx_checker_and_onnxruntime() {
         for b in &exported.blobs {
             let file = dir
                 .join("blobs")
-                .join(netsurgeon_runtime::compare::blob_file_name(&b.name));
+                .join(netsurgeon::runtime::compare::blob_file_name(&b.name));
             if file.exists() && !seen.contains(&b.tensor) {
                 seen.push(b.tensor.clone());
                 blobs.push(serde_json::json!({"name": b.tensor, "file": file.display().to_string()}));
@@ -562,7 +560,7 @@ fn golden_cases_pass_onnx_checker_and_onnxruntime() {
         let manifest = serde_json::json!({"model": "model.onnx", "inputs": inputs, "blobs": blobs});
         std::fs::write(case_dir.join("case.json"), manifest.to_string()).unwrap();
     }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ort_check.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/runtime/tests/ort_check.py");
     let out = std::process::Command::new(python)
         .arg(&script)
         .arg(root.path())
@@ -673,7 +671,7 @@ fn symbolic_batch_refusals_name_the_layer_and_the_reason() {
         let net = load_case(dir.path()).unwrap_or_else(|e| panic!("{prototxt}\n{e}"));
         load_and_export("refusal", &net, BatchDim::Fixed).unwrap_or_else(|e| panic!("{prototxt}\n{e}"));
         match load_and_export("refusal", &net, BatchDim::Symbolic("N".into())) {
-            Err(e @ onnx_export::Error::Unsupported { .. }) => assert_eq!(e.to_string(), expected),
+            Err(e @ netsurgeon::onnx_export::Error::Unsupported { .. }) => assert_eq!(e.to_string(), expected),
             Err(e) => panic!("{prototxt}\nnot an Unsupported error: {e}"),
             Ok(_) => panic!("{prototxt}\nexported with a symbolic batch"),
         }
@@ -694,7 +692,7 @@ fn check_cases_with_a_symbolic_batch(cases: Vec<(String, PathBuf, Value)>) -> Ve
         let net = load_case(&dir).unwrap();
         let exported = match load_and_export(&case, &net, BatchDim::Symbolic("N".into())) {
             Ok(e) => e,
-            Err(e @ onnx_export::Error::Unsupported { .. }) => {
+            Err(e @ netsurgeon::onnx_export::Error::Unsupported { .. }) => {
                 refused.push((case, e.to_string()));
                 continue;
             }

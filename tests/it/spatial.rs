@@ -10,24 +10,22 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use graph_ir::Net;
 use ndarray::ArrayD;
-use netsurgeon_runtime::{compare, GoldenDir, Report, SessionBuilder, DEFAULT_TOLERANCE};
-use onnx_export::{export, Export, ExportOptions, SpatialDims};
+use netsurgeon::graph_ir::Net;
+use netsurgeon::onnx_export::{export, Export, ExportOptions, SpatialDims};
+use netsurgeon::runtime::{compare, GoldenDir, Report, SessionBuilder, DEFAULT_TOLERANCE};
 use serde_json::Value;
 
-use crate::common;
-
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden")
 }
 
 fn read_npy(path: &Path) -> ArrayD<f32> {
     let bytes = std::fs::read(path).unwrap();
-    netsurgeon_runtime::compare::read_npy_f32(&bytes, path).unwrap()
+    netsurgeon::runtime::compare::read_npy_f32(&bytes, path).unwrap()
 }
 
-fn symbolic(net: &Net) -> Result<Export<'_>, onnx_export::Error> {
+fn symbolic(net: &Net) -> Result<Export<'_>, netsurgeon::onnx_export::Error> {
     export(
         net,
         &ExportOptions {
@@ -70,7 +68,7 @@ fn inputs_at(net: &Net, dh: usize, dw: usize, golden: &HashMap<String, ArrayD<f3
             }
             let value = match golden.get(*name) {
                 Some(a) if a.shape() == shape.as_slice() => a.clone(),
-                _ => common::array(&shape, 1000 + 31 * i as u64 + 7 * dh as u64 + dw as u64),
+                _ => array(&shape, 1000 + 31 * i as u64 + 7 * dh as u64 + dw as u64),
             };
             (name.to_string(), value)
         })
@@ -115,7 +113,9 @@ impl OrtCases {
     /// Writes a symbolic model once; the cases of every size point at it.
     fn model(&self, net: &str, exported: &Export<'_>) -> PathBuf {
         let path = self.root.path().join(format!("{net}.onnx"));
-        exported.write(&path, &onnx_export::WriteOptions::default()).unwrap();
+        exported
+            .write(&path, &netsurgeon::onnx_export::WriteOptions::default())
+            .unwrap();
         path
     }
 
@@ -132,8 +132,7 @@ impl OrtCases {
         self.count += 1;
         std::fs::create_dir_all(&dir).unwrap();
         let write = |file: String, a: &ArrayD<f32>| {
-            let mut f = std::fs::File::create(dir.join(&file)).unwrap();
-            ndarray_npy::WriteNpyExt::write_npy(a, &mut f).unwrap();
+            netsurgeon::caffe_io::write_npy_f32(dir.join(&file), a.view()).unwrap();
             file
         };
         let inputs: Vec<Value> = inputs
@@ -156,7 +155,7 @@ impl OrtCases {
 
     /// Runs the script on every case; panics with its output on a failure.
     fn check(self, python: &Path) {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ort_check.py");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/runtime/tests/ort_check.py");
         let out = std::process::Command::new(python)
             .arg(&script)
             .arg(self.root.path().join("cases"))
@@ -282,7 +281,7 @@ fn lenet_full_conv_sizes(mut ort: Option<&mut OrtCases>) {
         let input = if (h, w) == (56, 56) {
             golden_input.clone()
         } else {
-            common::array(&[1, 1, h, w], (h * 1000 + w) as u64)
+            array(&[1, 1, h, w], (h * 1000 + w) as u64)
         };
         let inputs = HashMap::from([("data".to_string(), input)]);
         let (f, reference) = check_size(
@@ -314,7 +313,10 @@ fn a_classifier_is_refused_with_the_layer_named() {
     let net = Net::load_with_weights(dir.join("deploy.prototxt"), dir.join("lenet_digits.caffemodel")).unwrap();
     let err = symbolic(&net).unwrap_err();
     let text = err.to_string();
-    assert!(matches!(err, onnx_export::Error::Unsupported { .. }), "{text}");
+    assert!(
+        matches!(err, netsurgeon::onnx_export::Error::Unsupported { .. }),
+        "{text}"
+    );
     assert!(
         text.contains("layer 'ip1' (InnerProduct)") && text.contains("symbolic"),
         "{text}"
@@ -355,7 +357,7 @@ fn golden_case_sizes(mut ort: Option<&mut OrtCases>) {
         let net = load();
         let exported = match symbolic(&net) {
             Ok(e) => e,
-            Err(e @ onnx_export::Error::Unsupported { .. }) => {
+            Err(e @ netsurgeon::onnx_export::Error::Unsupported { .. }) => {
                 let text = e.to_string();
                 assert!(text.contains("layer '"), "{text}");
                 refused.push(case.to_string());
@@ -461,4 +463,18 @@ fn one_tract_session_serves_every_size() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Deterministic values in [-1, 1) of a shape (a small LCG), so the test
+/// needs no RNG crate.
+fn array(shape: &[usize], seed: u64) -> ArrayD<f32> {
+    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let n = shape.iter().product();
+    let values = (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect();
+    ArrayD::from_shape_vec(ndarray::IxDyn(shape), values).unwrap()
 }
