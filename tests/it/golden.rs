@@ -74,8 +74,7 @@ fn cases_in(root: &Path) -> Vec<(String, PathBuf, Value)> {
 }
 
 fn read_npy(path: &Path) -> ArrayD<f32> {
-    let bytes = std::fs::read(path).unwrap();
-    netsurgeon::runtime::compare::read_npy_f32(&bytes, path).unwrap()
+    netsurgeon::caffe_io::read_npy_f32(path).unwrap()
 }
 
 fn load_and_export<'n>(

@@ -21,8 +21,7 @@ fn fixtures() -> PathBuf {
 }
 
 fn read_npy(path: &Path) -> ArrayD<f32> {
-    let bytes = std::fs::read(path).unwrap();
-    netsurgeon::runtime::compare::read_npy_f32(&bytes, path).unwrap()
+    netsurgeon::caffe_io::read_npy_f32(path).unwrap()
 }
 
 fn symbolic(net: &Net) -> Result<Export<'_>, netsurgeon::onnx_export::Error> {

@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ndarray::{ArrayD, ArrayViewD};
 
@@ -188,11 +188,14 @@ impl GoldenDir {
     /// Reads blob `name`, or `None` if the folder has no file for it.
     pub fn load(&self, name: &str) -> Result<Option<ArrayD<f32>>> {
         let path = self.path_of(name);
-        match std::fs::read(&path) {
-            Ok(bytes) => read_npy_f32(&bytes, &path).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io(&path, "read", e)),
+        if !path.exists() {
+            return Ok(None);
         }
+        // caffe-io's reader: float32 as is, other dtypes as numpy's astype.
+        caffe_io::read_npy_f32(&path).map(Some).map_err(|e| Error::Npy {
+            path: path.clone(),
+            message: e.to_string(),
+        })
     }
 
     /// Compares our blobs with the golden ones. `names` lists the blobs that
@@ -215,36 +218,6 @@ impl GoldenDir {
         }
         Ok(Report { blobs, tolerance })
     }
-}
-
-/// Reads an `.npy` as f32: float32 as is; float64 and integer arrays (int64,
-/// int32, uint8, e.g. labels) converted, as numpy's `astype(np.float32)`.
-pub fn read_npy_f32(bytes: &[u8], path: &Path) -> Result<ArrayD<f32>> {
-    use ndarray_npy::{ReadNpyError, ReadNpyExt};
-    let fail = |e: ReadNpyError| Error::Npy {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    match ArrayD::<f32>::read_npy(bytes) {
-        Err(ReadNpyError::WrongDescriptor(_)) => {}
-        other => return other.map_err(fail),
-    }
-    macro_rules! convert {
-        ($t:ty) => {
-            match ArrayD::<$t>::read_npy(bytes) {
-                Err(ReadNpyError::WrongDescriptor(_)) => {}
-                other => return other.map(|a| a.mapv(|v| v as f32)).map_err(fail),
-            }
-        };
-    }
-    convert!(f64);
-    convert!(i64);
-    convert!(i32);
-    convert!(u8);
-    Err(Error::Npy {
-        path: path.to_path_buf(),
-        message: "unsupported dtype: expected float32, float64, int64, int32 or uint8".into(),
-    })
 }
 
 impl fmt::Display for Report {
@@ -377,8 +350,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let golden = GoldenDir::new(dir.path());
         let a = arr2(&[[1f32, 2.0], [3.0, 4.0]]).into_dyn();
-        let mut file = std::fs::File::create(golden.path_of("inception/1x1")).unwrap();
-        ndarray_npy::WriteNpyExt::write_npy(&a, &mut file).unwrap();
+        caffe_io::write_npy_f32(golden.path_of("inception/1x1"), a.view()).unwrap();
         assert!(golden.path_of("inception/1x1").ends_with("inception__1x1.npy"));
         let ours = vec![blob("inception/1x1", a.clone()), blob("other", a)];
         let report = golden.compare(&ours, None, DEFAULT_TOLERANCE).unwrap();

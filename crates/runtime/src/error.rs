@@ -2,7 +2,7 @@
 //! they are kept as text with their whole context chain ("{:#}"), since the
 //! innermost cause (e.g. which node failed to type) is the useful part.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Errors of netsurgeon-runtime.
 #[derive(Debug, thiserror::Error)]
@@ -69,16 +69,6 @@ pub enum Error {
     /// A reference `.npy` file is not a float array.
     #[error("{}: {message}", path.display())]
     Npy { path: PathBuf, message: String },
-}
-
-impl Error {
-    pub(crate) fn io(path: &Path, action: &'static str, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.to_path_buf(),
-            action,
-            source,
-        }
-    }
 }
 
 /// Formats a tract (anyhow) error with its context chain.

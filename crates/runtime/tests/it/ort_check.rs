@@ -28,8 +28,7 @@ fn python() -> Option<PathBuf> {
 
 fn write_npy(path: &Path, a: &ArrayD<f32>) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let mut f = std::fs::File::create(path).unwrap();
-    ndarray_npy::WriteNpyExt::write_npy(a, &mut f).unwrap();
+    caffe_io::write_npy_f32(path, a.view()).unwrap();
 }
 
 /// A case directory: model.onnx, inputs/, blobs/. The weights are borrowed
