@@ -808,3 +808,33 @@ fn symbolic_batch_runs_any_batch_size() {
         assert!(report.passed(), "{report}");
     }
 }
+
+/// The YOLOv3 ports' Caffe pools one more window when kernel - stride is odd
+/// (no field says so: `--dialect yolo`). Hand-computed: MAX 2/1 over
+/// [[1, 5, 2], [7, 3, 9], [4, 8, 6]] gives BVLC's 2x2 [[7, 9], [8, 9]], and
+/// the fork's 3x3, its last row and column windows cut at the edge:
+/// [[7, 9, 9], [8, 9, 9], [8, 8, 6]].
+#[test]
+fn yolo_dialect_pooling_keeps_the_windows_the_fork_adds() {
+    use netsurgeon::caffe_io::dialect::{Dialect, DialectSet};
+    use netsurgeon::graph_ir::LoadOptions;
+    let text = r#"
+        layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 1 dim: 3 dim: 3 } } }
+        layer { name: "pool" type: "Pooling" bottom: "data" top: "pool" pooling_param { pool: MAX kernel_size: 2 stride: 1 } }"#;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("net.prototxt");
+    std::fs::write(&path, text).unwrap();
+    let x = ndarray::arr2(&[[1f32, 5., 2.], [7., 3., 9.], [4., 8., 6.]])
+        .into_shape_with_order(vec![1, 1, 3, 3])
+        .unwrap();
+    let run = |options: &LoadOptions| {
+        let net = Net::load_with(&path, None, options).unwrap();
+        let forward = Forward::new(&net, &ForwardOptions::default()).unwrap();
+        forward.run([("data", x.clone())]).unwrap().into_vec().remove(0).1
+    };
+    let bvlc = run(&LoadOptions::default());
+    assert_eq!(bvlc.into_raw_vec_and_offset().0, [7., 9., 8., 9.]);
+    let yolo = run(&LoadOptions::default().dialects(DialectSet::new().with(Dialect::Yolo)));
+    assert_eq!(yolo.shape(), [1, 1, 3, 3]);
+    assert_eq!(yolo.into_raw_vec_and_offset().0, [7., 9., 9., 8., 9., 9., 8., 8., 6.]);
+}

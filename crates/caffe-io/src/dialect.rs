@@ -42,7 +42,11 @@ pub enum Dialect {
     MobileNet,
     /// SE-Net (hujie-frank/SENet): Axpy.
     SeNet,
-    /// The YOLOv3 ports (ChenYingpeng/darknet2caffe): Upsample with one bottom.
+    /// The YOLOv3 ports (ChenYingpeng/darknet2caffe): Upsample with one
+    /// bottom, and a Pooling rule of its own Caffe that no field states (one
+    /// more window when kernel - stride is odd: YOLOv3-tiny's 2/1 max pooling
+    /// keeps 13 x 13); that rule applies only when the net is loaded with
+    /// this dialect (`--dialect yolo`).
     Yolo,
 }
 
@@ -99,6 +103,62 @@ impl fmt::Display for Dialect {
         f.write_str(self.name())
     }
 }
+
+/// A set of dialects, for the rules that no field of a model states (which
+/// Caffe build a net was written for); see `graph_ir::LoadOptions::dialects`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct DialectSet(u32);
+
+impl DialectSet {
+    /// The empty set: every layer computes as BVLC's (and the forks' own
+    /// layers as their forks).
+    pub const fn new() -> Self {
+        DialectSet(0)
+    }
+
+    /// The set with `dialect` added.
+    pub const fn with(self, dialect: Dialect) -> Self {
+        DialectSet(self.0 | 1 << dialect as u32)
+    }
+
+    pub const fn contains(self, dialect: Dialect) -> bool {
+        self.0 & (1 << dialect as u32) != 0
+    }
+}
+
+impl FromIterator<Dialect> for DialectSet {
+    fn from_iter<I: IntoIterator<Item = Dialect>>(iter: I) -> Self {
+        iter.into_iter().fold(DialectSet::new(), DialectSet::with)
+    }
+}
+
+impl std::str::FromStr for Dialect {
+    type Err = String;
+
+    /// A dialect by its [`Dialect::name`].
+    fn from_str(s: &str) -> Result<Self, String> {
+        ALL.iter().copied().find(|d| d.name() == s).ok_or_else(|| {
+            format!(
+                "unknown dialect '{s}' (dialects: {})",
+                ALL.iter().map(|d| d.name()).collect::<Vec<_>>().join(", ")
+            )
+        })
+    }
+}
+
+/// Every dialect, in order.
+pub const ALL: &[Dialect] = &[
+    Dialect::Bvlc,
+    Dialect::Ssd,
+    Dialect::OpenCv,
+    Dialect::SegNet,
+    Dialect::PspNet,
+    Dialect::DeepLab,
+    Dialect::FasterRcnn,
+    Dialect::MobileNet,
+    Dialect::SeNet,
+    Dialect::Yolo,
+];
 
 /// A dialect a net uses, and where it shows: `(layer, what)` pairs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,5 +253,8 @@ mod tests {
         );
         let bvlc = crate::parse_prototxt("layer { name: 'r' type: 'ReLU' }", "b.prototxt").unwrap();
         assert!(detect(&bvlc).is_empty());
+        let set: DialectSet = ["yolo".parse::<Dialect>().unwrap()].into_iter().collect();
+        assert!(set.contains(Dialect::Yolo) && !set.contains(Dialect::Ssd));
+        assert!("yolov3".parse::<Dialect>().unwrap_err().contains("dialects: bvlc, ssd"));
     }
 }

@@ -415,7 +415,21 @@ impl LayerRegistry {
     /// [`Unmodelled`] op with unknown tops (the layer still loads, inspects
     /// and saves).
     pub(crate) fn setup(&self, layer: &LayerParameter, phase: Phase, bottoms: Option<&[Shape]>) -> Result<Setup> {
-        let cx = SetupCx::new(layer, phase);
+        self.setup_for(layer, phase, caffe_io::dialect::DialectSet::new(), bottoms)
+    }
+
+    /// As [`LayerRegistry::setup`], in a net loaded for `dialects`.
+    pub(crate) fn setup_for(
+        &self,
+        layer: &LayerParameter,
+        phase: Phase,
+        dialects: caffe_io::dialect::DialectSet,
+        bottoms: Option<&[Shape]>,
+    ) -> Result<Setup> {
+        let cx = SetupCx {
+            dialects,
+            ..SetupCx::new(layer, phase)
+        };
         let Some(layer_type) = self.get(cx.type_name) else {
             return Ok(Setup::unknown(
                 Unmodelled {

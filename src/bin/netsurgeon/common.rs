@@ -31,6 +31,11 @@ pub struct LoadArgs {
     /// random fillers give zeros), or zero them (zero).
     #[arg(long, global = true, value_enum, default_value_t = MissingWeightsArg::Error)]
     pub missing_weights: MissingWeightsArg,
+    /// The Caffe build the model was written for, where its rules are not in the model
+    /// itself (repeatable): yolo (the YOLOv3 ports' pooling size). Dialects: bvlc, ssd,
+    /// opencv, segnet, pspnet, deeplab, faster-rcnn, mobilenet, senet, yolo.
+    #[arg(long = "dialect", global = true, value_name = "NAME")]
+    pub dialects: Vec<netsurgeon::caffe_io::dialect::Dialect>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -56,6 +61,7 @@ pub fn set_load_options(args: &LoadArgs) {
             MissingWeightsArg::Filler => MissingWeights::Filler,
             MissingWeightsArg::Zero => MissingWeights::Zero,
         },
+        dialects: args.dialects.iter().copied().collect(),
         ..LoadOptions::default()
     };
     let _ = LOAD.set(options);

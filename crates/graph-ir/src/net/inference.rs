@@ -86,9 +86,12 @@ impl Net {
                 }
             }
             let known = inputs.len() == layer.bottoms().len();
-            let mut setup = self
-                .registry
-                .setup(&layer.proto, self.state.phase, known.then_some(&inputs[..]))?;
+            let mut setup = self.registry.setup_for(
+                &layer.proto,
+                self.state.phase,
+                self.dialects,
+                known.then_some(&inputs[..]),
+            )?;
             check_in_place(layer, &setup.op)?;
             let mut overridden = false;
             for (slot, given) in setup.tops.iter_mut().zip(&layer.data_shapes) {

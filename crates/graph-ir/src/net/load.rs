@@ -40,6 +40,10 @@ pub struct LoadOptions {
     /// The layer types the net is set up with (default: the built-ins); a
     /// program adds its own with [`LayerRegistry::register`].
     pub layers: Arc<LayerRegistry>,
+    /// The Caffe builds the net was written for, for the rules no field of
+    /// the model states (default: none, BVLC's rules); e.g. the YOLOv3 ports'
+    /// pooling size ([`caffe_io::dialect::Dialect::Yolo`]).
+    pub dialects: caffe_io::dialect::DialectSet,
 }
 
 impl Default for LoadOptions {
@@ -49,6 +53,7 @@ impl Default for LoadOptions {
             limits: Limits::default(),
             missing_weights: MissingWeights::default(),
             layers: LayerRegistry::builtin(),
+            dialects: caffe_io::dialect::DialectSet::new(),
         }
     }
 }
@@ -69,6 +74,12 @@ impl LoadOptions {
     /// What to do with layers whose weights the weight file leaves out.
     pub fn missing_weights(mut self, missing: MissingWeights) -> Self {
         self.missing_weights = missing;
+        self
+    }
+
+    /// The Caffe builds the net was written for (see [`LoadOptions::dialects`]).
+    pub fn dialects(mut self, dialects: caffe_io::dialect::DialectSet) -> Self {
+        self.dialects = dialects;
         self
     }
 
@@ -139,6 +150,7 @@ impl Net {
             unused_weights: Vec::new(),
             limits: options.limits,
             registry: options.layers.clone(),
+            dialects: options.dialects,
         };
         // Shapes first, then weights (checked against them), then fillers for the rest.
         net.infer_and_commit(false)?;

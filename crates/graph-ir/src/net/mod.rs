@@ -53,6 +53,8 @@ pub struct Net {
     pub(crate) limits: Limits,
     /// The layer types every inference sets the layers up with.
     pub(crate) registry: Arc<LayerRegistry>,
+    /// The dialects it was loaded for ([`LoadOptions::dialects`]).
+    pub(crate) dialects: caffe_io::dialect::DialectSet,
 }
 
 impl Net {

@@ -42,6 +42,10 @@ pub struct PoolParams {
     pub stride: Vec<usize>,
     pub pad: Vec<usize>,
     pub round_mode: RoundMode,
+    /// The YOLOv3 ports' Caffe (loaded with `Dialect::Yolo`): one more
+    /// window on both axes when kernel_h - stride_h is odd, the last one cut
+    /// at the edge (YOLOv3-tiny's 2/1 max pooling keeps 13 x 13).
+    pub odd_window_extra: bool,
 }
 
 impl PoolParams {
@@ -126,6 +130,8 @@ impl PoolParams {
                 false => RoundMode::Floor,
             };
         }
+        let yolo = ctx.dialects.contains(caffe_io::dialect::Dialect::Yolo);
+        let odd_window_extra = yolo && !global && (kernel[0] as i64 - stride[0] as i64).rem_euclid(2) == 1;
         Ok(PoolParams {
             method,
             global,
@@ -133,6 +139,7 @@ impl PoolParams {
             stride,
             pad,
             round_mode,
+            odd_window_extra,
         })
     }
 
@@ -152,14 +159,35 @@ impl PoolParams {
         let padded = self.pad != [0, 0];
         let mut top = vec![input[0], input[1]];
         for axis in 0..2 {
-            let out = pooled_size(
-                input[2 + axis],
-                self.kernel[axis],
-                self.stride[axis],
-                self.pad[axis],
-                self.round_mode,
-                padded,
-            );
+            let out = if self.odd_window_extra {
+                // The fork adds its window before Caffe's clipping of a last
+                // window that would start in the padding.
+                pooled_size(
+                    input[2 + axis],
+                    self.kernel[axis],
+                    self.stride[axis],
+                    self.pad[axis],
+                    self.round_mode,
+                    false,
+                )
+                .map(|o| {
+                    let starts_past = padded && o * self.stride[axis] >= input[2 + axis] + self.pad[axis];
+                    if starts_past {
+                        o
+                    } else {
+                        o + 1
+                    }
+                })
+            } else {
+                pooled_size(
+                    input[2 + axis],
+                    self.kernel[axis],
+                    self.stride[axis],
+                    self.pad[axis],
+                    self.round_mode,
+                    padded,
+                )
+            };
             match out {
                 Some(o) => top.push(o),
                 None => {

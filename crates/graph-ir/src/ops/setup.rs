@@ -56,6 +56,9 @@ pub struct LayerCtx<'a> {
     pub phase: Phase,
     pub num_bottoms: usize,
     pub num_tops: usize,
+    /// The dialects the net was loaded for (`LoadOptions::dialects`): rules
+    /// of a fork's Caffe that no field states.
+    pub dialects: caffe_io::dialect::DialectSet,
 }
 
 impl<'a> LayerCtx<'a> {
@@ -68,6 +71,7 @@ impl<'a> LayerCtx<'a> {
             phase: if layer.phase.is_some() { layer.phase() } else { phase },
             num_bottoms: layer.bottom.len(),
             num_tops: layer.top.len(),
+            dialects: caffe_io::dialect::DialectSet::new(),
         }
     }
 

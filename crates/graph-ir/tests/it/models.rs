@@ -336,6 +336,11 @@ fn every_zoo_model_loads_and_saves_back_with_its_fork_fields() {
         .collect();
     models.sort();
     assert!(models.len() >= 49, "{} models", models.len());
+    // YOLOv3-tiny loads when told its Caffe's pooling rule (no field says it).
+    let yolo = graph_ir::LoadOptions::default()
+        .dialects(caffe_io::dialect::DialectSet::new().with(caffe_io::dialect::Dialect::Yolo));
+    let tiny = Net::load_with(dir.join("yolov3_tiny/deploy.prototxt"), None, &yolo).unwrap();
+    assert_eq!(tiny.blob_shape("layer12-maxpool").unwrap(), &[1, 512, 13, 13]);
     // DeepLab v1's hole is its dilation.
     let deeplab = Net::load(dir.join("deeplab_v1_vgg128_noup/deploy.prototxt")).unwrap();
     let Some(Convolution(fc6)) = deeplab.layer("fc6").unwrap().op().downcast_ref() else {

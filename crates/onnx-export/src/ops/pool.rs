@@ -280,6 +280,7 @@ mod tests {
             stride: vec![s, 1],
             pad: vec![p, usize::from(padded)],
             round_mode,
+            odd_window_extra: false,
         }
     }
 
