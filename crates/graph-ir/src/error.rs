@@ -8,6 +8,7 @@ use crate::shape::{fmt_shape, fmt_shapes, Shape};
 
 /// Errors of graph-ir.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Reading or writing a model file failed (the file is named inside).
     #[error(transparent)]
