@@ -39,9 +39,8 @@ const PASS: &str = "split_large_conv";
 /// 1-2 MB L2 of current x86 cores, `K <= 1024` gives `blk >= 8` (2 MB L2) or
 /// `>= 4` (1 MB): the 64 output positions of the 451x451 full-conv CaffeNet
 /// (8 column panels) read fc6-conv's and fc7-conv's weights once or twice
-/// instead of eight times. Measured on the 451x451 full-conv CaffeNet
-/// (`benches/forward.rs`, quiet machine): tract 228.6 -> 168.5 ms on one
-/// thread, 115.1 -> 105.5 ms on two; a loaded run found 576 no better.
+/// instead of eight times. The measured effect (`benches/forward.rs`) is in
+/// the README's Performance section.
 pub const DEFAULT_MAX_K: usize = 1024;
 
 /// What to split.
