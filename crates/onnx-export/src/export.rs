@@ -151,8 +151,6 @@ pub struct Export<'n> {
     /// Every Caffe blob in pycaffe's order (with explicit outputs, those the
     /// outputs need).
     pub blobs: Vec<ExportedBlob>,
-    /// The graph outputs, in order.
-    pub outputs: Vec<String>,
     /// Outputs that Caffe would not report because a Silence layer reads
     /// them (Caffe's own demos read such a blob; the export outputs it).
     pub silenced: Vec<String>,
@@ -411,7 +409,6 @@ pub fn export<'n>(net: &'n Net, options: &ExportOptions) -> Result<Export<'n>> {
         model,
         payloads,
         blobs: exported,
-        outputs,
         silenced,
     })
 }

@@ -27,7 +27,7 @@ mod validate;
 
 pub use compare::{compare, BlobReport, BlobStatus, GoldenDir, Report, DEFAULT_TOLERANCE};
 pub use error::{Error, Result};
-pub use session::{Session, SessionBuilder};
+pub use session::{LenientRun, Session, SessionBuilder};
 
 // Fails to compile if tract's ndarray and the workspace's diverge.
 const _: fn(ndarray::ArrayD<f32>) -> tract_onnx::prelude::tract_ndarray::ArrayD<f32> = |a| a;

@@ -346,21 +346,54 @@ impl Session {
                 got: inputs.len(),
             });
         }
+        self.run_values(inputs)?
+            .into_iter()
+            .map(|(name, value)| {
+                let array = to_array(&name, value)?;
+                Ok((name, array))
+            })
+            .collect()
+    }
+
+    /// As [`Session::run_named`], but an output that has no f32 value is left
+    /// out and reported `(name, why)` instead of failing the run: a shape
+    /// tensor that tract keeps symbolic (the data-sized steps inside an
+    /// exported DetectionOutput), for a caller that asked for every tensor.
+    pub fn run_named_lenient(&self, inputs: HashMap<String, ArrayD<f32>>) -> Result<LenientRun> {
+        let (mut values, mut left_out) = (Vec::new(), Vec::new());
+        for (name, value) in self.run_values(self.ordered(inputs)?)? {
+            match to_array(&name, value) {
+                Ok(array) => values.push((name, array)),
+                Err(e) => left_out.push((name, e.to_string())),
+            }
+        }
+        Ok((values, left_out))
+    }
+
+    /// One pass: each output's tract value, by name.
+    fn run_values(&self, inputs: Vec<ArrayD<f32>>) -> Result<Vec<(String, TValue)>> {
+        if inputs.len() != self.inputs.len() {
+            return Err(Error::InputCount {
+                expected: self.inputs.len(),
+                got: inputs.len(),
+            });
+        }
         // Tensor::from copies each array once into tract's aligned storage.
         let inputs: TVec<TValue> = inputs.into_iter().map(|a| Tensor::from(a).into_tvalue()).collect();
         let outputs = crate::guard::catch_panic(|| self.plan.run(inputs))
             .map_err(|message| Error::RunPanic { message })?
             .map_err(|e| Error::Run { detail: detail(e) })?;
-        self.outputs
-            .iter()
-            .zip(outputs)
-            .map(|(name, value)| Ok((name.clone(), to_array(name, value)?)))
-            .collect()
+        Ok(self.outputs.iter().cloned().zip(outputs).collect())
     }
 
     /// Runs on inputs given by name; every model input must be present and
     /// every name must be a model input.
-    pub fn run_named(&self, mut inputs: HashMap<String, ArrayD<f32>>) -> Result<Vec<(String, ArrayD<f32>)>> {
+    pub fn run_named(&self, inputs: HashMap<String, ArrayD<f32>>) -> Result<Vec<(String, ArrayD<f32>)>> {
+        self.run(self.ordered(inputs)?)
+    }
+
+    /// Named inputs in the model's order; each must be a model input.
+    fn ordered(&self, mut inputs: HashMap<String, ArrayD<f32>>) -> Result<Vec<ArrayD<f32>>> {
         let mut ordered = Vec::with_capacity(self.inputs.len());
         for name in &self.inputs {
             let array = inputs
@@ -374,9 +407,13 @@ impl Session {
                 known: self.inputs.clone(),
             });
         }
-        self.run(ordered)
+        Ok(ordered)
     }
 }
+
+/// What [`Session::run_named_lenient`] gives: the outputs that have an f32
+/// value, by name, and those that have none, `(name, why)`.
+pub type LenientRun = (Vec<(String, ArrayD<f32>)>, Vec<(String, String)>);
 
 /// An output as an f32 array; other numeric types (e.g. int64 indices) are
 /// converted, as Caffe blobs are all float.

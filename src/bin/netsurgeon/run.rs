@@ -82,51 +82,27 @@ pub fn run_model(
         if weights.is_some() {
             bail!("--weights is for Caffe models; {} holds its weights", model.display());
         }
-        let prepare = |outputs: Option<&[String]>| -> Result<netsurgeon::runtime::Session> {
-            let mut builder = netsurgeon::runtime::SessionBuilder::from_path(model)?.threads(options.threads);
-            for (name, array) in &inputs {
-                builder = builder.input_shape(name, array.shape())?;
-            }
-            if let Some(outputs) = outputs {
-                builder = builder.outputs(outputs)?;
-            }
-            Ok(builder.build()?)
-        };
+        let mut builder = netsurgeon::runtime::SessionBuilder::from_path(model)?.threads(options.threads);
+        for (name, array) in &inputs {
+            builder = builder.input_shape(name, array.shape())?;
+        }
         if !options.all_blobs {
-            return Ok(prepare(None)?.run_named(inputs.iter().cloned().collect())?);
+            return Ok(builder.build()?.run_named(inputs.into_iter().collect())?);
         }
-        // Every computed tensor. A tensor whose size depends on the data (the
-        // steps inside an exported DetectionOutput) may be one tract cannot
-        // hand out as an output: it is left out, with a note, and the rest written.
-        let mut values = netsurgeon::runtime::SessionBuilder::from_path(model)?.value_names();
-        let mut left_out = Vec::new();
-        loop {
-            let attempt = prepare(Some(&values)).and_then(|s| Ok(s.run_named(inputs.iter().cloned().collect())?));
-            match attempt {
-                Ok(outputs) => {
-                    if !left_out.is_empty() && !crate::common::QUIET.load(std::sync::atomic::Ordering::Relaxed) {
-                        eprintln!(
-                            "note: tract cannot give these tensors as outputs (their sizes depend on the data), \
-                             left out: {}",
-                            left_out.join(", ")
-                        );
-                    }
-                    return Ok(outputs);
-                }
-                Err(e) => {
-                    let failing = e
-                        .downcast_ref::<netsurgeon::runtime::Error>()
-                        .and_then(|r| match r {
-                            netsurgeon::runtime::Error::Output { name, .. } => Some(name.clone()),
-                            _ => None,
-                        })
-                        .filter(|name| values.contains(name) && left_out.len() < 256);
-                    let Some(name) = failing else { return Err(e) };
-                    values.retain(|v| *v != name);
-                    left_out.push(name);
-                }
-            }
+        // Every computed tensor. One whose size depends on the data (the
+        // steps inside an exported DetectionOutput) may be a shape tract
+        // keeps symbolic: it is left out, with a note, and the rest written.
+        let values = builder.value_names();
+        let session = builder.outputs(values)?.build()?;
+        let (outputs, left_out) = session.run_named_lenient(inputs.into_iter().collect())?;
+        if !left_out.is_empty() && !crate::common::QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+            let names: Vec<&str> = left_out.iter().map(|(n, _)| n.as_str()).collect();
+            eprintln!(
+                "note: tract gives no value for these tensors (their sizes depend on the data), left out: {}",
+                names.join(", ")
+            );
         }
+        return Ok(outputs);
     }
     let net = crate::common::load_net(model, weights, &[])?;
     run_net(net, inputs, options)

@@ -250,12 +250,20 @@ impl<'p, R: BufRead> WireReader<'p, R> {
             })?;
         let name_ctx = || format!("layer {index}: ");
         let known = crate::text::message("LayerParameter");
+        let field_bytes = |i: usize, at: usize| &small[at..fields.get(i + 1).map_or(small.len(), |&(_, next)| next)];
+        let in_schema = |number: u32| number != field::KEPT && known.get_field(number).is_some();
+        // The common case, every field BVLC's: one decode of the whole.
+        if fields.iter().all(|&(number, _)| in_schema(number)) {
+            if let Ok(mut layer) = LayerParameter::decode(small.as_slice()) {
+                layer.blobs = blobs;
+                return Ok(layer);
+            }
+        }
         let mut layer = LayerParameter::default();
         let mut kept = Vec::new();
         for (i, &(number, at)) in fields.iter().enumerate() {
-            let bytes = &small[at..fields.get(i + 1).map_or(small.len(), |&(_, next)| next)];
-            let in_schema = number != field::KEPT && known.get_field(number).is_some();
-            let readable = in_schema && LayerParameter::decode(bytes).is_ok();
+            let bytes = field_bytes(i, at);
+            let readable = in_schema(number) && LayerParameter::decode(bytes).is_ok();
             if number < field::FIRST_LAYER_PARAM || readable {
                 layer = self.merge(layer, bytes, &name_ctx, start)?;
             } else {

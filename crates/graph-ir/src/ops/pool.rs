@@ -159,35 +159,15 @@ impl PoolParams {
         let padded = self.pad != [0, 0];
         let mut top = vec![input[0], input[1]];
         for axis in 0..2 {
-            let out = if self.odd_window_extra {
-                // The fork adds its window before Caffe's clipping of a last
-                // window that would start in the padding.
-                pooled_size(
-                    input[2 + axis],
-                    self.kernel[axis],
-                    self.stride[axis],
-                    self.pad[axis],
-                    self.round_mode,
-                    false,
-                )
-                .map(|o| {
-                    let starts_past = padded && o * self.stride[axis] >= input[2 + axis] + self.pad[axis];
-                    if starts_past {
-                        o
-                    } else {
-                        o + 1
-                    }
-                })
-            } else {
-                pooled_size(
-                    input[2 + axis],
-                    self.kernel[axis],
-                    self.stride[axis],
-                    self.pad[axis],
-                    self.round_mode,
-                    padded,
-                )
-            };
+            let out = pooled_size_with(
+                input[2 + axis],
+                self.kernel[axis],
+                self.stride[axis],
+                self.pad[axis],
+                self.round_mode,
+                padded,
+                usize::from(self.odd_window_extra),
+            );
             match out {
                 Some(o) => top.push(o),
                 None => {
@@ -216,6 +196,20 @@ pub fn pooled_size(
     mode: RoundMode,
     padded: bool,
 ) -> Option<usize> {
+    pooled_size_with(len, kernel, stride, pad, mode, padded, 0)
+}
+
+/// As [`pooled_size`], with `extra` windows added before the clipping (the
+/// YOLOv3 ports' Caffe adds one when kernel - stride is odd).
+pub fn pooled_size_with(
+    len: usize,
+    kernel: usize,
+    stride: usize,
+    pad: usize,
+    mode: RoundMode,
+    padded: bool,
+    extra: usize,
+) -> Option<usize> {
     // i128: no sum or product of these usize values overflows.
     let (len, kernel, stride, pad) = (len as i128, kernel as i128, stride as i128, pad as i128);
     let span = len + 2 * pad - kernel;
@@ -225,7 +219,7 @@ pub fn pooled_size(
         RoundMode::Floor => ratio.floor(),
     };
     // `as` saturates a float too large for i128 (or NaN, for stride 0).
-    let mut out = (rounded as i128).saturating_add(1);
+    let mut out = (rounded as i128).saturating_add(1).saturating_add(extra as i128);
     let limit = len + pad;
     if padded {
         if (out - 1).saturating_mul(stride) >= limit {

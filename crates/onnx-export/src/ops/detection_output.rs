@@ -256,7 +256,7 @@ pub(super) fn detection_output(cx: &mut LayerCx<'_, '_>, op: &DetectionOutput) -
     // 4. keep_top_k: the best, back in row order. TopK takes a fixed k
     //    (tract needs one): the scores are padded with keep_top_k -inf, the
     //    best keep_top_k marked, and the marked rows kept in order.
-    let count = shape_of_first(cx, &kept_scores, "count")?;
+    let count = super::leading_dims_then(cx, &kept_scores, 1, &[], "count")?;
     if let Some(keep) = op.keep_top_k {
         let pad = cx.owned(
             "keep_pad",
@@ -298,7 +298,7 @@ pub(super) fn detection_output(cx: &mut LayerCx<'_, '_>, op: &DetectionOutput) -
         ndarray::arr2(&[[0f32, -1., -1., -1., -1., -1., -1.]]).into_dyn(),
     )?;
     let with_none = cx.tmp("Concat", "with_none", &[&rows, &none], vec![attr::int("axis", 0)])?;
-    let n_rows = shape_of_first(cx, &rows, "rows_count")?;
+    let n_rows = super::leading_dims_then(cx, &rows, 1, &[], "rows_count")?;
     // The first max(K, 1) rows: the detections, or the sentinel alone.
     let one_i = cx.ints("one_row", &[1])?;
     let end = cx.tmp("Max", "end", &[&n_rows, &one_i], vec![])?;
@@ -312,22 +312,6 @@ pub(super) fn detection_output(cx: &mut LayerCx<'_, '_>, op: &DetectionOutput) -
     Ok(())
 }
 
-/// `[len(x)]` as a 1-D int64 tensor.
-fn shape_of_first(cx: &mut LayerCx<'_, '_>, x: &str, what: &str) -> Result<String> {
-    let shape = cx.tmp("Shape", what, &[x], vec![])?;
-    let (s, e) = (
-        cx.ints(&format!("{what}_start"), &[0])?,
-        cx.ints(&format!("{what}_end"), &[1])?,
-    );
-    cx.tmp("Slice", what, &[&shape, &s, &e], vec![])
-}
-
 fn constant_of_shape(cx: &mut LayerCx<'_, '_>, shape: &str, value: f32, what: &str) -> Result<String> {
-    let fill = crate::tensor::raw_tensor(
-        "value",
-        DataType::Float,
-        &[1],
-        bytes::Bytes::copy_from_slice(&value.to_le_bytes()),
-    )?;
-    cx.tmp("ConstantOfShape", what, &[shape], vec![attr::tensor("value", fill)])
+    cx.tmp("ConstantOfShape", what, &[shape], vec![super::f32_fill(value)?])
 }

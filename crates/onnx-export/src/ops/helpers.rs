@@ -38,6 +38,37 @@ pub(crate) fn reduce_into(
 }
 
 /// `[a, b, ...]` as the i64 list ONNX attributes take.
+/// `ConstantOfShape`'s `value` attribute for an f32 fill.
+pub(crate) fn f32_fill(value: f32) -> Result<AttributeProto> {
+    let fill = crate::tensor::raw_tensor(
+        "value",
+        crate::onnx::tensor_proto::DataType::Float,
+        &[1],
+        bytes::Bytes::copy_from_slice(&value.to_le_bytes()),
+    )?;
+    Ok(attr::tensor("value", fill))
+}
+
+/// A 1-D int64 shape: `x`'s first `keep` dims, read at run time (so that a
+/// symbolic batch stays symbolic), then `tail`.
+pub(crate) fn leading_dims_then(
+    cx: &mut LayerCx<'_, '_>,
+    x: &str,
+    keep: i64,
+    tail: &[i64],
+    what: &str,
+) -> Result<String> {
+    let shape = cx.tmp("Shape", what, &[x], vec![])?;
+    let start = cx.ints(&format!("{what}_start"), &[0])?;
+    let end = cx.ints(&format!("{what}_end"), &[keep])?;
+    let leading = cx.tmp("Slice", what, &[&shape, &start, &end], vec![])?;
+    if tail.is_empty() {
+        return Ok(leading);
+    }
+    let tail = cx.ints(&format!("{what}_tail"), tail)?;
+    cx.tmp("Concat", what, &[&leading, &tail], vec![attr::int("axis", 0)])
+}
+
 pub(crate) fn i64s(values: &[usize]) -> Vec<i64> {
     values.iter().map(|&v| v as i64).collect()
 }

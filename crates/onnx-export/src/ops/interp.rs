@@ -22,12 +22,7 @@ pub(super) fn interp(cx: &mut LayerCx<'_, '_>, op: &Interp) -> Result<()> {
         let axes = cx.ints("crop_axes", &[2, 3])?;
         x = cx.tmp("Slice", "cropped", &[&x, &starts, &ends, &axes], vec![])?;
     }
-    // N and C from the input itself, so that a symbolic batch stays symbolic.
-    let in_shape = cx.tmp("Shape", "shape", &[&x], vec![])?;
-    let (zero, two) = (cx.ints("nc_start", &[0])?, cx.ints("nc_end", &[2])?);
-    let nc = cx.tmp("Slice", "nc", &[&in_shape, &zero, &two], vec![])?;
-    let plane = cx.ints("plane", &[op.out[0] as i64, op.out[1] as i64])?;
-    let sizes = cx.tmp("Concat", "sizes", &[&nc, &plane], vec![attr::int("axis", 0)])?;
+    let sizes = super::leading_dims_then(cx, &x, 2, &[op.out[0] as i64, op.out[1] as i64], "sizes")?;
     cx.node(
         "Resize",
         &[&x, "", "", &sizes],

@@ -46,7 +46,7 @@ mod helpers;
 use graph_ir::ops::{AccuracyParams, LossParams, Silence};
 
 pub use cx::LayerCx;
-pub(crate) use helpers::{broadcast_dims, i64s, pads, reduce, reduce_into};
+pub(crate) use helpers::{broadcast_dims, f32_fill, i64s, leading_dims_then, pads, reduce, reduce_into};
 
 use crate::error::{Error, Result};
 use crate::lowering::Lowerings;

@@ -14,7 +14,6 @@ use super::{broadcast_dims, LayerCx};
 use crate::attr;
 use crate::error::Result;
 use crate::onnx::tensor_proto::DataType;
-use crate::tensor;
 
 pub(super) fn neuron(cx: &mut LayerCx<'_, '_>, op: &Neuron) -> Result<()> {
     let (x, out) = (cx.inputs[0].clone(), cx.out(0));
@@ -126,13 +125,7 @@ fn power_layer(cx: &mut LayerCx<'_, '_>, x: &str, out: &str, power: f32, scale: 
     if power == 0.0 || scale == 0.0 {
         let value = if power == 0.0 { 1.0 } else { shift.powf(power) };
         let shape = cx.tmp("Shape", "shape", &[x], vec![])?;
-        let fill = tensor::raw_tensor(
-            "value",
-            DataType::Float,
-            &[1],
-            bytes::Bytes::copy_from_slice(&value.to_le_bytes()),
-        )?;
-        return cx.node("ConstantOfShape", &[&shape], &[out], vec![attr::tensor("value", fill)]);
+        return cx.node("ConstantOfShape", &[&shape], &[out], vec![super::f32_fill(value)?]);
     }
     let mut t = scale_by(cx, x, scale, "scale")?;
     if shift != 0.0 {

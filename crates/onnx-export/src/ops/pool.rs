@@ -33,8 +33,6 @@ use ndarray::{Array, IxDyn};
 use super::{i64s, pads, LayerCx};
 use crate::attr;
 use crate::error::Result;
-use crate::onnx::tensor_proto::DataType;
-use crate::tensor;
 
 pub(super) fn pooling(cx: &mut LayerCx<'_, '_>, p: &PoolParams) -> Result<()> {
     let in_shape = cx.in_shapes[0].clone();
@@ -167,18 +165,7 @@ fn size_independent(cx: &mut LayerCx<'_, '_>, p: &PoolParams, x: &str, out: &str
             let hw = cx.tmp("Add", "ones_hw", &[&hw, &reach], vec![])?;
             let lead = cx.ints("ones_lead", &[1, 1])?;
             let ones_shape = cx.tmp("Concat", "ones_shape", &[&lead, &hw], vec![attr::int("axis", 0)])?;
-            let one = tensor::raw_tensor(
-                "value",
-                DataType::Float,
-                &[1],
-                bytes::Bytes::copy_from_slice(&1f32.to_le_bytes()),
-            )?;
-            let ones = cx.tmp(
-                "ConstantOfShape",
-                "ones",
-                &[&ones_shape],
-                vec![attr::tensor("value", one)],
-            )?;
+            let ones = cx.tmp("ConstantOfShape", "ones", &[&ones_shape], vec![super::f32_fill(1.0)?])?;
             let cover = cx.tmp(
                 "AveragePool",
                 "divisor",

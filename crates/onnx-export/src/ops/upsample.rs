@@ -14,7 +14,6 @@ use super::LayerCx;
 use crate::attr;
 use crate::error::Result;
 use crate::onnx::tensor_proto::DataType;
-use crate::tensor;
 
 pub(super) fn upsample(cx: &mut LayerCx<'_, '_>, op: &Upsample) -> Result<()> {
     if cx.opset() < 11 {
@@ -49,34 +48,15 @@ pub(super) fn upsample(cx: &mut LayerCx<'_, '_>, op: &Upsample) -> Result<()> {
                 vec![attr::int("to", DataType::Int64 as i64)],
             )?;
             // Zeros of (N * C) x (out_h * out_w), N * C read at run time.
-            let shape = cx.tmp("Shape", "shape", &[&values], vec![])?;
-            let (zero, one) = (cx.ints("zero", &[0])?, cx.ints("one", &[1])?);
-            let rows = cx.tmp("Slice", "rows", &[&shape, &zero, &one], vec![])?;
-            let cols = cx.ints("out_plane", &[(oh * ow) as i64])?;
-            let zeros_shape = cx.tmp("Concat", "zeros_shape", &[&rows, &cols], vec![attr::int("axis", 0)])?;
-            let zero_value = tensor::raw_tensor(
-                "value",
-                DataType::Float,
-                &[1],
-                bytes::Bytes::copy_from_slice(&0f32.to_le_bytes()),
-            )?;
-            let zeros = cx.tmp(
-                "ConstantOfShape",
-                "zeros",
-                &[&zeros_shape],
-                vec![attr::tensor("value", zero_value)],
-            )?;
+            let zeros_shape = super::leading_dims_then(cx, &values, 1, &[(oh * ow) as i64], "zeros_shape")?;
+            let zeros = cx.tmp("ConstantOfShape", "zeros", &[&zeros_shape], vec![super::f32_fill(0.0)?])?;
             let scattered = cx.tmp(
                 "ScatterElements",
                 "unpooled",
                 &[&zeros, &indices, &values],
                 vec![attr::int("axis", 1)],
             )?;
-            let in_shape = cx.tmp("Shape", "in_shape", &[&x], vec![])?;
-            let two = cx.ints("two", &[2])?;
-            let nc = cx.tmp("Slice", "nc", &[&in_shape, &zero, &two], vec![])?;
-            let plane = cx.ints("plane", &[oh as i64, ow as i64])?;
-            let out_shape = cx.tmp("Concat", "out_shape", &[&nc, &plane], vec![attr::int("axis", 0)])?;
+            let out_shape = super::leading_dims_then(cx, &x, 2, &[oh as i64, ow as i64], "out_shape")?;
             cx.node("Reshape", &[&scattered, &out_shape], &[&out], vec![])
         }
     }
