@@ -324,6 +324,11 @@ pub struct ForwardOptions {
     /// The ONNX lowering of each layer's op (default: the built-ins; a
     /// program's own layer types bring theirs, see [`crate::Layers`]).
     pub lowerings: Arc<Lowerings>,
+    /// Compute only what these blobs need (pycaffe's `forward(end=...)`
+    /// asks for the tops of its last layer), or None (the default) for the
+    /// whole net. They are returned in place of the net's outputs; with
+    /// [`all_blobs`](Self::all_blobs), every blob computed on the way is.
+    pub outputs: Option<Vec<String>>,
 }
 
 impl PartialEq for ForwardOptions {
@@ -332,6 +337,7 @@ impl PartialEq for ForwardOptions {
             && self.threads == other.threads
             && self.split == other.split
             && Arc::ptr_eq(&self.lowerings, &other.lowerings)
+            && self.outputs == other.outputs
     }
 }
 
@@ -342,6 +348,7 @@ impl Default for ForwardOptions {
             threads: all_cores(),
             split: Some(SplitConvOptions::default()),
             lowerings: Lowerings::builtin(),
+            outputs: None,
         }
     }
 }
@@ -362,6 +369,12 @@ impl ForwardOptions {
     /// Sets [`split`](Self::split): None runs the net's convolutions unsplit.
     pub fn split(mut self, split: Option<SplitConvOptions>) -> Self {
         self.split = split;
+        self
+    }
+
+    /// Sets [`outputs`](Self::outputs).
+    pub fn outputs(mut self, outputs: Option<Vec<String>>) -> Self {
+        self.outputs = outputs;
         self
     }
 
@@ -395,10 +408,10 @@ impl Forward {
     /// are split unless `options` say otherwise (see the module doc).
     pub fn new(net: &Net, options: &ForwardOptions) -> Result<Self, ForwardError> {
         // The net's own blobs: those of a split copy include the parts'.
-        let wanted: Vec<String> = if options.all_blobs {
-            net.blobs()?.into_iter().map(|b| b.name).collect()
-        } else {
-            net.outputs()?
+        let wanted: Vec<String> = match (&options.outputs, options.all_blobs) {
+            (_, true) => net.list_blobs()?.into_iter().map(|b| b.name).collect(),
+            (Some(outputs), false) => outputs.clone(),
+            (None, false) => net.outputs()?,
         };
         let inputs = net
             .inputs()
@@ -415,6 +428,7 @@ impl Forward {
         };
         let export_options = ExportOptions {
             lowerings: options.lowerings.clone(),
+            outputs: options.outputs.clone(),
             ..ExportOptions::default()
         };
         let exported = export(split.as_ref().unwrap_or(net), &export_options)?;

@@ -42,6 +42,7 @@ pub use error::{Error, Location, Result};
 pub use limits::{Limit, Limits};
 pub use npy::{read_npy_f32, read_npy_i64, write_npy_f32};
 pub use proto::{BlobProto, LayerParameter, NetParameter};
+pub use text::DESCRIPTOR_SET;
 
 use ndarray::ArrayD;
 

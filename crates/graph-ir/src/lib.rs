@@ -15,7 +15,8 @@
 //!   depends on one is [`Error::UnknownShape`], naming the layer, until
 //!   [`Net::reshape_input`] declares it.
 //! - Without weights, params take their constant fillers' values (random
-//!   fillers give 0). Params shared by `param { name }` are not tied: each
+//!   fillers give 0, or seeded draws with [`LoadOptions::filler_seed`], see
+//!   [`fillers`]). Params shared by `param { name }` are not tied: each
 //!   layer holds its own copy.
 //!
 //! ```no_run
@@ -30,6 +31,7 @@
 //! ```
 
 mod error;
+pub mod fillers;
 pub mod names;
 pub mod net;
 pub mod ops;

@@ -6,8 +6,10 @@
 //! most 4 axes that is equal once padded on the left with 1s, e.g.
 //! `(1, 1, N, K)` for `(N, K)`, as `Blob::ShapeEquals`).
 //!
-//! Blobs from a caffemodel are moved into arrays, never copied; a legacy
-//! blob is reshaped to the layer's shape in place (same buffer).
+//! Blobs from a caffemodel are moved into arrays, never copied, when the
+//! layer has no params yet (loading); a layer that has them gets the values
+//! written into its own arrays. A legacy blob is reshaped to the layer's
+//! shape in place (same buffer).
 
 use caffe_io::blob::{blob_into_array, check_blob, uses_legacy_dims};
 use caffe_io::proto::NetParameter;
@@ -96,7 +98,7 @@ pub(crate) fn settle_params(layer: &mut Layer, init: bool) {
         if init {
             *params = expected
                 .iter()
-                .map(|e| ArrayD::from_elem(IxDyn(&e.shape), e.fill))
+                .map(|e| ArrayD::from_elem(IxDyn(&e.shape), e.fill.initial()))
                 .collect();
         }
     } else {
@@ -166,9 +168,24 @@ fn plan(net: &Net, sources: &[SourceLayer<'_>], report: &mut CopyReport) -> Resu
 }
 
 /// Installs `arrays` (with their legacy flags) as the params of layer `ti`.
+/// A layer that already holds params of the right shapes gets the values
+/// written into its arrays, as Caffe's `Blob::CopyFrom` does: a view of a
+/// param (pycaffe's `net.params[...][i].data`) stays valid and sees them.
 fn install(net: &mut Net, ti: usize, arrays: Vec<(ArrayD<f32>, bool)>) {
     let layer = &mut net.layers_mut()[ti];
     let expected = layer.expected.clone();
+    let in_place = expected.is_some()
+        && layer.params().len() == arrays.len()
+        && layer.params().iter().zip(&arrays).all(|(p, (a, _))| p.len() == a.len());
+    if in_place {
+        let count = arrays.len();
+        for (slot, (array, _)) in layer.params_mut().iter_mut().zip(arrays) {
+            let array = conform(array, slot.shape());
+            slot.assign(&array);
+        }
+        layer.legacy = vec![false; count];
+        return;
+    }
     let (arrays, legacy): (Vec<_>, Vec<_>) = match expected {
         Some(e) => arrays
             .into_iter()

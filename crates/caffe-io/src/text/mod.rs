@@ -19,7 +19,10 @@ use crate::proto::{KeptField, NetParameter};
 
 mod scan;
 
-static DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/caffe_descriptor.bin"));
+/// The encoded `FileDescriptorSet` of netsurgeon's Caffe schema
+/// (`proto/caffe.proto`), for bindings in other languages (the Python
+/// package builds its `caffe_pb2` from it).
+pub static DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/caffe_descriptor.bin"));
 
 /// The descriptor pool of `caffe.proto`, built once.
 pub fn pool() -> &'static DescriptorPool {

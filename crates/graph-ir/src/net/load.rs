@@ -23,7 +23,9 @@ pub enum MissingWeights {
     /// empty layer computes garbage.
     #[default]
     Error,
-    /// Caffe's behaviour: the prototxt's constant fillers (random fillers give 0).
+    /// Caffe's behaviour: the prototxt's fillers. Constant fillers give their
+    /// value; random ones are drawn when [`LoadOptions::filler_seed`] is
+    /// set, and give 0 otherwise.
     Filler,
     /// Every missing param is zero.
     Zero,
@@ -44,6 +46,12 @@ pub struct LoadOptions {
     /// the model states (default: none, BVLC's rules); e.g. the YOLOv3 ports'
     /// pooling size ([`caffe_io::dialect::Dialect::Yolo`]).
     pub dialects: caffe_io::dialect::DialectSet,
+    /// Draw the random fillers (gaussian, xavier, msra, uniform, ...) of the
+    /// params no weights give, from this seed, as Caffe does when it sets a
+    /// net up ([`crate::fillers`]; not Caffe's random stream). None (the
+    /// default): those params are 0, so that a net without weights is the
+    /// same on every load and every machine.
+    pub filler_seed: Option<u64>,
 }
 
 impl Default for LoadOptions {
@@ -54,6 +62,7 @@ impl Default for LoadOptions {
             missing_weights: MissingWeights::default(),
             layers: LayerRegistry::builtin(),
             dialects: caffe_io::dialect::DialectSet::new(),
+            filler_seed: None,
         }
     }
 }
@@ -74,6 +83,12 @@ impl LoadOptions {
     /// What to do with layers whose weights the weight file leaves out.
     pub fn missing_weights(mut self, missing: MissingWeights) -> Self {
         self.missing_weights = missing;
+        self
+    }
+
+    /// Sets [`LoadOptions::filler_seed`].
+    pub fn filler_seed(mut self, seed: Option<u64>) -> Self {
+        self.filler_seed = seed;
         self
     }
 
@@ -176,6 +191,13 @@ impl Net {
         if options.missing_weights == MissingWeights::Zero {
             for layer in net.layers.iter_mut().filter(|l| missing.iter().any(|m| m == l.name())) {
                 layer.params_mut().iter_mut().for_each(|p| p.fill(0.0));
+            }
+        }
+        if let Some(seed) = options.filler_seed {
+            if !given {
+                net.run_fillers(seed, None)?;
+            } else if options.missing_weights == MissingWeights::Filler && !missing.is_empty() {
+                net.run_fillers(seed, Some(&missing))?;
             }
         }
         Ok(net)

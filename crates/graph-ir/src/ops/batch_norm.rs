@@ -5,7 +5,7 @@
 
 use caffe_io::proto::{LayerParameter, Phase};
 
-use super::{LayerCtx, ParamInit, Setup};
+use super::{Fill, LayerCtx, ParamInit, Setup};
 use crate::error::Result;
 use crate::registry::{AxisFlow, LayerOp, LayerType};
 use crate::shape::Shape;
@@ -53,7 +53,10 @@ pub(crate) fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<
     }
     let inits = BatchNormParams::param_shapes(&inputs[0])
         .into_iter()
-        .map(|shape| ParamInit { shape, fill: 0.0 })
+        .map(|shape| ParamInit {
+            shape,
+            fill: Fill::Constant(0.0),
+        })
         .collect();
     Ok(Setup::known(params, vec![inputs[0].clone()], inits))
 }

@@ -19,7 +19,7 @@
 use caffe_io::proto::{seg_net_bn_parameter::BnMode, LayerParameter, PspNetBnParameter, SegNetBnParameter};
 
 use super::setup::filler_value;
-use super::{LayerCtx, ParamInit, Setup};
+use super::{Fill, LayerCtx, ParamInit, Setup};
 use crate::error::Result;
 use crate::registry::{AxisFlow, LayerOp, LayerType};
 use crate::shape::Shape;
@@ -94,9 +94,9 @@ fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, bottoms: Option<&[Shape]>) 
                 let fills = vec![
                     filler_value(p.slope_filler.as_ref(), 1.0),
                     filler_value(p.bias_filler.as_ref(), 0.0),
-                    0.0,
+                    Fill::Constant(0.0),
                     // The fork initialises the variance to 1 when frozen.
-                    if p.frozen() { 1.0 } else { 0.0 },
+                    Fill::Constant(if p.frozen() { 1.0 } else { 0.0 }),
                 ];
                 (ForkBatchNorm::PspNet { eps: p.eps() }, fills)
             }
@@ -146,13 +146,18 @@ mod tests {
     fn the_block_says_which_fork() {
         let s = set_up("bn_param { bn_mode: INFERENCE scale_filler { type: 'constant' value: 2 } }").unwrap();
         assert_eq!(s.op.downcast_ref(), Some(&ForkBatchNorm::SegNetInference));
-        let fills: Vec<_> = s.params.unwrap().iter().map(|p| (p.shape.clone(), p.fill)).collect();
+        let fills: Vec<_> = s
+            .params
+            .unwrap()
+            .iter()
+            .map(|p| (p.shape.clone(), p.fill.initial()))
+            .collect();
         assert_eq!(fills, [(vec![1, 3, 1, 1], 2.0), (vec![1, 3, 1, 1], 0.0)]);
         let s = set_up("bn_param { scale_filler { type: 'constant' value: 1 } }").unwrap();
         assert_eq!(s.op.downcast_ref(), Some(&ForkBatchNorm::SegNetBatchStatistics));
         let s = set_up("bn_param { slope_filler { type: 'constant' value: 1 } frozen: true }").unwrap();
         assert_eq!(s.op.downcast_ref(), Some(&ForkBatchNorm::PspNet { eps: 1e-5 }));
-        assert_eq!(s.params.unwrap()[3].fill, 1.0);
+        assert_eq!(s.params.unwrap()[3].fill.initial(), 1.0);
     }
 
     #[test]

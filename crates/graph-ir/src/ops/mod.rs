@@ -53,7 +53,7 @@ mod setup;
 use crate::registry::LayerRegistry;
 pub use crate::registry::Op;
 pub(crate) use setup::{check_same_shapes, filler_value};
-pub use setup::{LayerCtx, ParamInit, Setup};
+pub use setup::{Fill, LayerCtx, ParamInit, Setup};
 
 pub use argmax::ArgMaxParams;
 pub use axpy::Axpy;

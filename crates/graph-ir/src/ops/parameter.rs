@@ -3,7 +3,7 @@
 
 use caffe_io::proto::LayerParameter;
 
-use super::{LayerCtx, ParamInit, Setup};
+use super::{Fill, LayerCtx, ParamInit, Setup};
 use crate::error::Result;
 use crate::registry::{Arity, AxisFlow, LayerOp, LayerType};
 use crate::shape::Shape;
@@ -39,6 +39,9 @@ fn setup(ctx: &LayerCtx<'_>, layer: &LayerParameter, _bottoms: Option<&[Shape]>)
     Ok(Setup::known(
         op,
         vec![shape.clone()],
-        vec![ParamInit { shape, fill: 0.0 }],
+        vec![ParamInit {
+            shape,
+            fill: Fill::Constant(0.0),
+        }],
     ))
 }

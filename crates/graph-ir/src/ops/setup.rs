@@ -2,7 +2,7 @@
 //! `Layer::SetUp` (`LayerSetUp` + `Reshape`) sees it: the layer being set up
 //! ([`LayerCtx`], with its errors and `CanonicalAxisIndex`), what a setup
 //! yields ([`Setup`]: the op, top shapes, params) and the initial value of
-//! each param ([`ParamInit`], Caffe's constant fillers).
+//! each param ([`ParamInit`], [`Fill`]: the layer's fillers).
 
 use caffe_io::proto::{FillerParameter, LayerParameter, Phase};
 
@@ -11,12 +11,34 @@ use crate::registry::Op;
 use crate::shape::Shape;
 
 /// The shape and initial value of one learnable param, for a net built
-/// without weights: constant fillers give their value; random fillers
-/// (gaussian, xavier, msra, uniform, ...) give 0, as this crate does not train.
+/// without weights.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamInit {
     pub shape: Shape,
-    pub fill: f32,
+    pub fill: Fill,
+}
+
+/// How a param is initialised when no weights give it: the layer's filler as
+/// written, or the constant Caffe uses when the layer names none.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fill {
+    /// A constant (BatchNorm's statistics, a PReLU slope of 0.25, ...).
+    Constant(f32),
+    /// The prototxt's `*_filler` block; [`crate::fillers`] runs it.
+    Filler(FillerParameter),
+}
+
+impl Fill {
+    /// The value a param starts with before any random filler runs: the
+    /// constant (a `constant` filler's value), or 0 for random fillers, which
+    /// [`crate::Net::run_fillers`] then draws.
+    pub fn initial(&self) -> f32 {
+        match self {
+            Fill::Constant(v) => *v,
+            Fill::Filler(f) if f.r#type() == "constant" => f.value(),
+            Fill::Filler(_) => 0.0,
+        }
+    }
 }
 
 /// What setting a layer up yields: its op, the shape of each top (None when
@@ -102,12 +124,12 @@ impl<'a> LayerCtx<'a> {
     }
 }
 
-/// A filler's value when it is constant; 0 for random fillers.
-pub(crate) fn filler_value(filler: Option<&FillerParameter>, default: f32) -> f32 {
+/// A param's fill: the filler written, or the constant `default` Caffe
+/// uses when the layer names none.
+pub(crate) fn filler_value(filler: Option<&FillerParameter>, default: f32) -> Fill {
     match filler {
-        None => default,
-        Some(f) if f.r#type() == "constant" => f.value(),
-        Some(_) => 0.0,
+        None => Fill::Constant(default),
+        Some(f) => Fill::Filler(f.clone()),
     }
 }
 

@@ -279,3 +279,62 @@ fn a_loss_weighted_top_takes_split_zero() {
         vec!["fc_fc_0_split_0".to_string(), "sig".to_string()]
     );
 }
+
+#[test]
+fn copies_into_a_loaded_net_keep_its_buffers() {
+    // pycaffe's views point into the params: `copy_from` must write into
+    // them, not swap in the decoded arrays.
+    let case = fixtures().join("golden/public/conv_pad_stride");
+    let mut net = Net::load(case.join("net.prototxt")).unwrap();
+    let before: Vec<*const f32> = net
+        .params()
+        .iter()
+        .flat_map(|(_, ps)| ps.iter().map(|p| p.as_ptr()))
+        .collect();
+    let report = net.copy_params_from_file(&case.join("net.caffemodel")).unwrap();
+    assert_eq!(report.copied, ["conv"]);
+    let after: Vec<*const f32> = net
+        .params()
+        .iter()
+        .flat_map(|(_, ps)| ps.iter().map(|p| p.as_ptr()))
+        .collect();
+    assert_eq!(before, after);
+    let reference = Net::load_with_weights(case.join("net.prototxt"), case.join("net.caffemodel")).unwrap();
+    assert_eq!(net.params(), reference.params());
+}
+
+#[test]
+fn fillers_are_drawn_only_where_weights_are_missing() {
+    let conv = fixtures().join("models/net_surgery/conv.prototxt");
+    let seeded = graph_ir::LoadOptions::default().filler_seed(Some(3));
+    let net = Net::load_with(&conv, None, &seeded).unwrap();
+    let w = net.param("conv", 0).unwrap();
+    let std = (w.iter().map(|v| v * v).sum::<f32>() / w.len() as f32).sqrt();
+    assert!((0.005..0.02).contains(&std), "gaussian std 0.01 drew std {std}");
+    assert!(
+        net.param("conv", 1).unwrap().iter().all(|v| *v == 0.0),
+        "constant bias 0"
+    );
+    assert_eq!(Net::load_with(&conv, None, &seeded).unwrap().params(), net.params());
+    // Without a seed, random fillers give 0, as before.
+    assert!(Net::load(&conv)
+        .unwrap()
+        .param("conv", 0)
+        .unwrap()
+        .iter()
+        .all(|v| *v == 0.0));
+    // With weights, only the layers the file lacks are drawn.
+    let digits = fixtures().join("golden/digits");
+    let options = graph_ir::LoadOptions::default()
+        .filler_seed(Some(3))
+        .missing_weights(graph_ir::MissingWeights::Filler);
+    let cast = Net::load_with(
+        digits.join("lenet_full_conv.prototxt"),
+        Some(&digits.join("lenet_digits.caffemodel")),
+        &options,
+    )
+    .unwrap();
+    let trained =
+        Net::load_with_weights(digits.join("deploy.prototxt"), digits.join("lenet_digits.caffemodel")).unwrap();
+    assert_eq!(cast.param("conv1", 0).unwrap(), trained.param("conv1", 0).unwrap());
+}
