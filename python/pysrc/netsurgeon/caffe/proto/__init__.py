@@ -1,0 +1,1 @@
+"""``caffe.proto``: ``caffe_pb2`` built from netsurgeon's schema."""
