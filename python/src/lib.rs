@@ -3,9 +3,9 @@
 //! the net, hands out numpy views of its params, and runs forward passes
 //! with the GIL released.
 //!
-//! - [`net::NativeNet`]: a loaded net, its cached tract session, its views.
-//! - [`image`]: `caffe.io`'s image loading and resizing (the preprocess crate).
-//! - [`errors`]: netsurgeon's errors as Python exceptions.
+//! - `net::NativeNet`: a loaded net, its cached tract session, its views.
+//! - `image`: `caffe.io`'s image loading and resizing (the preprocess crate).
+//! - `errors`: netsurgeon's errors as Python exceptions.
 
 use pyo3::prelude::*;
 

@@ -3,10 +3,10 @@
 //!
 //! Every filler of BVLC Caffe is here, with its rules: `constant` (value),
 //! `uniform` (min, max), `gaussian` (mean, std, and `sparse`: each weight kept
-//! with probability sparse / shape[0]), `positive_unitball` (uniform, each of
-//! the shape[0] rows scaled to sum 1), `xavier` (uniform in +-sqrt(3 / n)) and
-//! `msra` (Gaussian of std sqrt(2 / n)), with n = fan_in = count / shape[0],
-//! fan_out = count / shape[1] (count for 1-axis blobs) or their mean, as
+//! with probability sparse / `shape[0]`), `positive_unitball` (uniform, each of
+//! the `shape[0]` rows scaled to sum 1), `xavier` (uniform in +-sqrt(3 / n)) and
+//! `msra` (Gaussian of std sqrt(2 / n)), with n = fan_in = count / `shape[0]`,
+//! fan_out = count / `shape[1]` (count for 1-axis blobs) or their mean, as
 //! `variance_norm` says, and `bilinear` (the deterministic upsampling kernel
 //! of a Deconvolution; master's centre (K - 1) / 2f).
 //!
