@@ -2,7 +2,7 @@
 //! `cargo test`, so that the README's one test command covers it.
 //!
 //! Cargo has just built this package's extension module (`lib_native.so`,
-//! next to this test's binary); it is staged with the package's Python
+//! beside this test's binary); it is staged with the package's Python
 //! sources into a temporary folder that `NETSURGEON_PYTHON` (a Python with
 //! numpy, protobuf and pytest; `.ci/run` makes one) imports `netsurgeon`
 //! from. Without `NETSURGEON_PYTHON` the suite is skipped with a note, except
@@ -26,20 +26,21 @@ fn python() -> Option<PathBuf> {
     }
 }
 
-/// The extension module cargo built for this test run.
+/// The extension module cargo built for this test run: the package's lib is
+/// a cdylib and an rlib, and the rlib this test depends on is built with it,
+/// beside this test's binary (target/<profile>/deps).
 fn built_module() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
-    // target/<profile>/deps/pytest-<hash> -> target/<profile>/lib_native.so
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let deps = exe.parent().expect("target/<profile>/deps");
     let name = if cfg!(target_os = "macos") {
         "lib_native.dylib"
     } else {
         "lib_native.so"
     };
-    let module = profile_dir.join(name);
+    let module = deps.join(name);
     assert!(
         module.exists(),
-        "{}: the extension module is missing (cargo builds it with this test)",
+        "{}: the extension module is missing (cargo builds it with this test: python/Cargo.toml's crate-type)",
         module.display()
     );
     module

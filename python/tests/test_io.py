@@ -86,3 +86,23 @@ def test_classifier_predicts_as_the_net_does():
     np.testing.assert_allclose(centre, direct.reshape(centre.shape), atol=1e-6)
     ten = classifier.predict([image, image[::-1]])
     assert ten.shape[0] == 2 and np.allclose(ten.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_detector_scores_windows_as_the_net_does():
+    case = FIXTURES / "golden/public/mini_caffenet"
+    image_path = FIXTURES / "images/cat.jpg"
+    detector = caffe.Detector(str(case / "net.prototxt"), str(case / "net.caffemodel"), raw_scale=255.0)
+    windows = [(0, 0, 100, 120), (50, 60, 250, 300)]
+    detections = detector.detect_windows([(str(image_path), windows)])
+    assert [d["window"] for d in detections] == windows
+    image = caffe.io.load_image(str(image_path))
+    net = caffe.Net(str(case / "net.prototxt"), str(case / "net.caffemodel"), caffe.TEST)
+    for d, (y0, x0, y1, x1) in zip(detections, windows):
+        x = detector.transformer.preprocess("data", image[y0:y1, x0:x1])
+        direct = net.forward(data=x[np.newaxis])["prob"][0]
+        np.testing.assert_allclose(d["prediction"], direct.reshape(d["prediction"].shape), atol=1e-6)
+    padded = caffe.Detector(str(case / "net.prototxt"), str(case / "net.caffemodel"), context_pad=8)
+    crop = padded.crop(image, windows[1])
+    assert crop.shape == (67, 67, 3)
+    with pytest.raises(NotImplementedError, match="detect_windows"):
+        padded.detect_selective_search([str(image_path)])
