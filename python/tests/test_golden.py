@@ -47,4 +47,4 @@ def test_case(name):
         err = float(np.max(np.abs(ours.astype(np.float64) - reference))) if reference.size else 0.0
         assert err <= 1e-4 * scale, f"{name}: blob {spec['name']} differs from Caffe's by {err} (scale {scale})"
     for output in case["outputs"]:
-        assert out[output] is not None and np.shares_memory(out[output], net.blobs[output].data)
+        assert np.shares_memory(out[output], net.blobs[output].data)

@@ -320,6 +320,9 @@ def test_netsurgeon_passes_return_new_nets(fixtures, tmp_path):
     folded = netsurgeon.fold_batchnorm(bn)
     assert len(folded._layer_names) < len(bn._layer_names)
     assert netsurgeon.check(bn, bn_case).passed
+    # The folded net computes Caffe's outputs (the folded-away blobs are gone).
+    result = netsurgeon.check(folded, bn_case)
+    assert result.passed and {row[0] for row in result.rows} >= set(bn.outputs)
 
     onnx_path = tmp_path / "mini.onnx"
     net.to_onnx(onnx_path)

@@ -144,12 +144,7 @@ fn without_registration_the_layer_is_named_and_refused() {
 /// onnxruntime runs the exported model; its `fc` and `out` tensors must obey
 /// onnxruntime's own Mish operator (a one-node opset-18 model built here).
 fn onnxruntime_agrees(dir: &std::path::Path, onnx: &std::path::Path) {
-    let Some(python) = std::env::var_os("NETSURGEON_PYTHON").filter(|p| !p.is_empty()) else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must set NETSURGEON_PYTHON (see .ci/run): the onnxruntime check may not be skipped there"
-        );
-        eprintln!("NETSURGEON_PYTHON is not set: skipping the onnxruntime check of Mish");
+    let Some(python) = crate::common::python("the onnxruntime check of Mish") else {
         return;
     };
     let input_path = dir.join("input.npy");

@@ -27,6 +27,8 @@ use netsurgeon::graph_ir::{passes, Net};
 use netsurgeon::onnx_export::{export, ExportOptions, SpatialDims, WriteOptions};
 use netsurgeon::runtime::SessionBuilder;
 
+use crate::common::{python, seeded};
+
 /// `max|ours - reference| <= 1e-4 * max|reference|`, the project's rule.
 fn assert_close(what: &str, ours: ndarray::ArrayViewD<'_, f32>, reference: ndarray::ArrayViewD<'_, f32>) {
     assert_eq!(ours.shape(), reference.shape(), "{what}: shapes");
@@ -45,20 +47,6 @@ fn max_diff(a: ndarray::ArrayViewD<'_, f32>, b: ndarray::ArrayViewD<'_, f32>) ->
     (err, max)
 }
 
-/// A deterministic image-like input: values in [-100, 100), as a
-/// mean-subtracted 0..255 image has.
-fn image(shape: &[usize], seed: u64) -> ArrayD<f32> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    let n = shape.iter().product();
-    let values = (0..n)
-        .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 200.0 - 100.0
-        })
-        .collect();
-    ArrayD::from_shape_vec(IxDyn(shape), values).unwrap()
-}
-
 fn caffenet() -> Net {
     let prototxt =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/models/bvlc_reference_caffenet/deploy.prototxt");
@@ -75,7 +63,7 @@ fn forward(net: &Net, input: ArrayD<f32>) -> netsurgeon::Blobs {
 
 #[test]
 fn caffenet_full_conv_matches_the_classifier() {
-    let big = image(&[1, 3, 451, 451], 451);
+    let big = seeded(&[1, 3, 451, 451], 451, -100.0, 100.0);
     let crop = crop_input(&big);
 
     // The classifier at 227.
@@ -170,11 +158,8 @@ fn caffenet_full_conv_matches_the_classifier() {
         );
         assert_eq!(out[1].1.shape()[2], (size - 227) / 32 + 1);
     }
-    if let Some(python) = std::env::var_os("NETSURGEON_PYTHON").filter(|p| !p.is_empty()) {
-        onnxruntime_check(Path::new(&python), &symbolic, &scores, &cases);
-    } else {
-        assert!(std::env::var_os("CI").is_none(), "CI must set NETSURGEON_PYTHON");
-        eprintln!("NETSURGEON_PYTHON is not set: skipping the onnxruntime check");
+    if let Some(python) = python("the onnxruntime check") {
+        onnxruntime_check(&python, &symbolic, &scores, &cases);
     }
     drop((symbolic, session));
 

@@ -25,6 +25,8 @@ use netsurgeon::runtime::{compare, GoldenDir, SessionBuilder, DEFAULT_TOLERANCE}
 use netsurgeon::{Forward, ForwardOptions};
 use serde_json::Value;
 
+use crate::common::{case_inputs, read_npy};
+
 fn golden_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden/public")
 }
@@ -71,10 +73,6 @@ fn cases_in(root: &Path) -> Vec<(String, PathBuf, Value)> {
             (name, dir, json)
         })
         .collect()
-}
-
-fn read_npy(path: &Path) -> ArrayD<f32> {
-    netsurgeon::caffe_io::read_npy_f32(path).unwrap()
 }
 
 fn load_and_export<'n>(
@@ -196,15 +194,7 @@ fn case_blobs(case: &str, dir: &Path, json: &Value, split: Option<&SplitConvOpti
     if let Some(options) = split {
         split_large_conv(&mut net, options).map_err(|e| format!("split: {e}"))?;
     }
-    let inputs: HashMap<String, ArrayD<f32>> = json["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            let name = i["name"].as_str().unwrap().to_string();
-            (name, read_npy(&dir.join(i["file"].as_str().unwrap())))
-        })
-        .collect();
+    let inputs = case_inputs(dir, json);
     let blobs = run_net(case, &net, inputs)?;
     // Every blob Caffe recorded must be among ours.
     for f in json["blob_files"].as_array().unwrap() {

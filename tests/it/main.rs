@@ -3,6 +3,7 @@
 
 mod bad_files;
 mod cli;
+mod common;
 mod custom_layer;
 mod demo;
 mod full_conv_caffenet;

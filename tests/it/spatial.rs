@@ -16,12 +16,10 @@ use netsurgeon::onnx_export::{export, Export, ExportOptions, SpatialDims};
 use netsurgeon::runtime::{compare, GoldenDir, Report, SessionBuilder, DEFAULT_TOLERANCE};
 use serde_json::Value;
 
+use crate::common::{case_inputs, python, read_npy, seeded};
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden")
-}
-
-fn read_npy(path: &Path) -> ArrayD<f32> {
-    netsurgeon::caffe_io::read_npy_f32(path).unwrap()
 }
 
 fn symbolic(net: &Net) -> Result<Export<'_>, netsurgeon::onnx_export::Error> {
@@ -67,7 +65,7 @@ fn inputs_at(net: &Net, dh: usize, dw: usize, golden: &HashMap<String, ArrayD<f3
             }
             let value = match golden.get(*name) {
                 Some(a) if a.shape() == shape.as_slice() => a.clone(),
-                _ => array(&shape, 1000 + 31 * i as u64 + 7 * dh as u64 + dw as u64),
+                _ => seeded(&shape, 1000 + 31 * i as u64 + 7 * dh as u64 + dw as u64, -1.0, 1.0),
             };
             (name.to_string(), value)
         })
@@ -175,20 +173,6 @@ impl OrtCases {
     }
 }
 
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("NETSURGEON_PYTHON") {
-        Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must set NETSURGEON_PYTHON (see .ci/run): the onnxruntime check may not be skipped there"
-            );
-            eprintln!("NETSURGEON_PYTHON is not set: skipping the onnxruntime check");
-            None
-        }
-    }
-}
-
 /// One size of one net: the symbolic export against the fixed one (and
 /// Caffe's golden blobs if given). Returns the failures' reports and the
 /// fixed export's blobs; with `ort`, also records the size as an
@@ -280,7 +264,7 @@ fn lenet_full_conv_sizes(mut ort: Option<&mut OrtCases>) {
         let input = if (h, w) == (56, 56) {
             golden_input.clone()
         } else {
-            array(&[1, 1, h, w], (h * 1000 + w) as u64)
+            seeded(&[1, 1, h, w], (h * 1000 + w) as u64, -1.0, 1.0)
         };
         let inputs = HashMap::from([("data".to_string(), input)]);
         let (f, reference) = check_size(
@@ -336,7 +320,9 @@ fn golden_cases_with_symbolic_spatial_dims() {
 /// model through onnx's full checker), when `NETSURGEON_PYTHON` is set.
 #[test]
 fn symbolic_spatial_exports_in_onnxruntime() {
-    let Some(python) = python() else { return };
+    let Some(python) = python("the onnxruntime check") else {
+        return;
+    };
     let mut cases = OrtCases::new();
     lenet_full_conv_sizes(Some(&mut cases));
     golden_case_sizes(Some(&mut cases));
@@ -366,15 +352,7 @@ fn golden_case_sizes(mut ort: Option<&mut OrtCases>) {
             Err(e) => panic!("{case}: {e}"),
         };
         let json: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
-        let golden_inputs: HashMap<String, ArrayD<f32>> = json["inputs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| {
-                let name = i["name"].as_str().unwrap().to_string();
-                (name, read_npy(&dir.join(i["file"].as_str().unwrap())))
-            })
-            .collect();
+        let golden_inputs = case_inputs(&dir, &json);
         let model = ort.as_ref().map(|o| o.model(case, &exported));
         for (dh, dw) in STEPS {
             let inputs = inputs_at(&net, dh, dw, &golden_inputs);
@@ -462,18 +440,4 @@ fn one_tract_session_serves_every_size() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-/// Deterministic values in [-1, 1) of a shape (a small LCG), so the test
-/// needs no RNG crate.
-fn array(shape: &[usize], seed: u64) -> ArrayD<f32> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    let n = shape.iter().product();
-    let values = (0..n)
-        .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect();
-    ArrayD::from_shape_vec(ndarray::IxDyn(shape), values).unwrap()
 }

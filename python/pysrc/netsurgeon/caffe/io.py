@@ -112,6 +112,19 @@ def datum_to_array(datum) -> np.ndarray:
     return np.array(datum.float_data).astype(float).reshape(shape)
 
 
+def _configured(inputs, transpose=None, mean=None, input_scale=None, raw_scale=None, channel_swap=None):
+    """A Transformer for one input with the settings Classifier and Detector
+    take (each None left unset)."""
+    (in_,) = inputs
+    transformer = Transformer(inputs)
+    for setter, value in ((transformer.set_transpose, transpose), (transformer.set_mean, mean),
+                          (transformer.set_input_scale, input_scale), (transformer.set_raw_scale, raw_scale),
+                          (transformer.set_channel_swap, channel_swap)):
+        if value is not None:
+            setter(in_, value)
+    return transformer
+
+
 class Transformer:
     """pycaffe's Transformer: from H x W x K images to the net's C x H x W
     input (resize, transpose, channel swap, raw scale, mean, input scale) and
