@@ -8,6 +8,7 @@
 //! - [`graph_ir`]: the net as a typed graph: shapes, surgery API, passes.
 //! - [`onnx_export`]: the net as ONNX with Caffe's exact semantics.
 //! - [`runtime`]: running ONNX with tract, comparing blobs.
+//! - [`onnx_import`]: ONNX models to Caffe nets, exact or refused ([`to_caffe`](mod@to_caffe) adds the self-check).
 //! - [`caffe_preprocess`]: pycaffe's image loading and `Transformer`.
 //! - [`forward`](mod@forward): pycaffe's `net.forward()` (export + tract), every blob by name.
 //! - [`layers`]: a program's own layer types, registered once for every stage.
@@ -35,6 +36,7 @@ pub mod forward;
 pub mod fuzzing;
 pub mod layers;
 pub mod stats;
+pub mod to_caffe;
 
 pub use caffe_io;
 pub use caffe_preprocess;
@@ -46,6 +48,7 @@ pub use layers::{Layers, RegisterError};
 pub use netsurgeon_render as render;
 pub use netsurgeon_runtime as runtime;
 pub use onnx_export;
+pub use onnx_import;
 
 /// The converter's version, as recorded in exported models.
 pub const VERSION: &str = env!("NETSURGEON_VERSION");

@@ -13,4 +13,5 @@ mod heatmap;
 mod library_api;
 mod spatial;
 mod split_conv;
+mod to_caffe;
 mod zoo_opencv;

@@ -33,9 +33,10 @@ pub struct LoadArgs {
     pub missing_weights: MissingWeightsArg,
     /// The Caffe build the model was written for, where its rules are not in the model
     /// itself (repeatable): yolo (the YOLOv3 ports' pooling size). Dialects: bvlc, ssd,
-    /// opencv, segnet, pspnet, deeplab, faster-rcnn, mobilenet, senet, yolo.
+    /// opencv, segnet, pspnet, deeplab, faster-rcnn, mobilenet, senet, yolo. For
+    /// to-caffe, the one Caffe to write for: caffe1 (default), bvlc, ssd, opencv, nnie.
     #[arg(long = "dialect", global = true, value_name = "NAME")]
-    pub dialects: Vec<netsurgeon::caffe_io::dialect::Dialect>,
+    pub dialects: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -47,8 +48,17 @@ pub enum MissingWeightsArg {
 
 static LOAD: OnceLock<LoadOptions> = OnceLock::new();
 
-/// Records the command line's load options; called once by `main`.
-pub fn set_load_options(args: &LoadArgs) {
+/// Records the command line's load options; called once by `main`. The
+/// dialects are Caffe's (graph-ir's) unless `reading_caffe` is false.
+pub fn set_load_options(args: &LoadArgs, reading_caffe: bool) -> Result<()> {
+    let mut dialects = netsurgeon::caffe_io::dialect::DialectSet::new();
+    if reading_caffe {
+        for name in &args.dialects {
+            let dialect: netsurgeon::caffe_io::dialect::Dialect =
+                name.parse().map_err(|e| anyhow::anyhow!("--dialect {name}: {e}"))?;
+            dialects = dialects.with(dialect);
+        }
+    }
     let options = LoadOptions {
         limits: Limits {
             max_blob_elements: args.max_blob_elements,
@@ -61,10 +71,11 @@ pub fn set_load_options(args: &LoadArgs) {
             MissingWeightsArg::Filler => MissingWeights::Filler,
             MissingWeightsArg::Zero => MissingWeights::Zero,
         },
-        dialects: args.dialects.iter().copied().collect(),
+        dialects,
         ..LoadOptions::default()
     };
     let _ = LOAD.set(options);
+    Ok(())
 }
 
 /// The load options of this run (the defaults when `main` set none, as in tests).

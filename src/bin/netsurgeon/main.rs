@@ -17,6 +17,7 @@ mod inspect;
 mod run;
 mod save;
 mod synth;
+mod to_caffe;
 
 /// Caffe net surgery: inspect, edit and convert Caffe models.
 #[derive(Parser)]
@@ -40,6 +41,8 @@ enum Command {
     FcToConv(fc_to_conv::FcToConvArgs),
     /// Export a Caffe model to ONNX.
     Convert(convert::ConvertArgs),
+    /// Convert an ONNX model to Caffe (exact, or refused naming the node).
+    ToCaffe(to_caffe::ToCaffeArgs),
     /// Run a model (Caffe or ONNX) with tract and write its outputs as .npy.
     Run(run::RunArgs),
     /// Compare every blob of a forward pass with a golden folder.
@@ -72,16 +75,21 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = cli.quiet;
     common::QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
-    common::set_load_options(&cli.load);
     let command = cli.command.unwrap_or(Command::Demo {
         out: PathBuf::from("netsurgeon-demo"),
         skip_caffenet: false,
     });
+    let to_caffe = matches!(command, Command::ToCaffe(_));
+    if let Err(e) = common::set_load_options(&cli.load, !to_caffe) {
+        eprintln!("error: {e:#}");
+        return ExitCode::from(2);
+    }
     let result = match &command {
         Command::Inspect(args) => inspect::run(args),
         Command::FcToConv(args) => fc_to_conv::run(args, quiet),
         Command::Convert(args) => convert::run(args, quiet),
         Command::Run(args) => run::run(args, quiet),
+        Command::ToCaffe(args) => to_caffe::run(args, &cli.load.dialects, quiet),
         Command::Check(args) => check::run(args, quiet),
         Command::Bench(args) => bench::run(args, quiet),
         Command::Heatmap(args) => heatmap::run(args, quiet),

@@ -1,0 +1,176 @@
+"""Single-op ONNX graphs over attribute grids, with onnxruntime's outputs, for
+tests/it/to_caffe.rs: pooling (kernel, stride, pads, ceil_mode,
+count_include_pad), Conv (pads incl. asymmetric, auto_pad, strides,
+dilations, groups), ConvTranspose (strides, pads, output_padding, groups),
+nearest Resize/Upsample (every opset form, coordinate modes, nearest modes),
+and the opset forms of Softmax, Clip, Squeeze/Unsqueeze, Split, Slice,
+ReduceMean, Pad. Written with onnx.helper from fixed seeds; the references are
+onnxruntime's (an oracle independent of netsurgeon).
+
+usage: python grid.py OUT_DIR  -> OUT_DIR/<case>/{model.onnx,input_x.npy,output_y.npy,case.json}, index.json
+"""
+import itertools, json, os, sys
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+import onnxruntime as ort
+
+OUT = sys.argv[1]
+cases = []
+rng = np.random.RandomState(7)
+
+
+def emit(name, family, opset, nodes, x_shape, inits=(), extra_inputs=()):
+    graph = helper.make_graph(
+        nodes, name,
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.asarray(v), k) for k, v in inits],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="grid.py")
+    model.ir_version = 7
+    x = rng.uniform(-2, 2, x_shape).astype(np.float32)
+    try:
+        so = ort.SessionOptions()
+        so.log_severity_level = 3
+        sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+        (y,) = sess.run(None, {"x": x})
+    except Exception as e:  # a combination ONNX itself rejects
+        return
+    y = np.asarray(y, np.float32)
+    shape = list(y.shape)
+    model.graph.output[0].type.tensor_type.shape.dim.extend(
+        [onnx.TensorShapeProto.Dimension(dim_value=d) for d in shape])
+    d = os.path.join(OUT, name)
+    os.makedirs(d, exist_ok=True)
+    onnx.save(model, os.path.join(d, "model.onnx"))
+    np.save(os.path.join(d, "input_x.npy"), x)
+    np.save(os.path.join(d, "output_y.npy"), y)
+    case = {"case": name, "family": family, "opset": opset, "inputs": {"x": list(x_shape)}, "outputs": {"y": shape}}
+    json.dump(case, open(os.path.join(d, "case.json"), "w"))
+    cases.append(case)
+
+
+def w(*shape):
+    return (rng.standard_normal(shape) * 0.5).astype(np.float32)
+
+
+PADS = [(0, 0, 0, 0), (1, 1, 1, 1), (0, 1, 0, 1), (1, 0, 1, 0), (1, 0, 0, 1)]
+# Pooling.
+for kind, k, s, pads, ceil, size in itertools.product(["max", "avg_incl", "avg_excl"], [2, 3], [1, 2], PADS, [0, 1], [7, 8]):
+    if max(pads) >= k:
+        continue
+    attrs = dict(kernel_shape=[k, k], strides=[s, s], pads=list(pads), ceil_mode=ceil)
+    op = "MaxPool" if kind == "max" else "AveragePool"
+    if kind != "max":
+        attrs["count_include_pad"] = int(kind == "avg_incl")
+    name = f"pool_{kind}_k{k}s{s}_p{''.join(map(str, pads))}_c{ceil}_{size}"
+    emit(name, "pool", 13, [helper.make_node(op, ["x"], ["y"], name="pool", **attrs)], [1, 2, size, size + 1])
+
+# Conv.
+for k, s, d, g, pads, auto in itertools.product([1, 3], [1, 2], [1, 2], [1, 2], PADS + [(2, 0, 1, 1)], ["NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"]):
+    if auto != "NOTSET" and pads != (0, 0, 0, 0):
+        continue
+    if auto.startswith("SAME") and d != 1:
+        continue
+    attrs = dict(kernel_shape=[k, k], strides=[s, s], dilations=[d, d], group=g)
+    if auto == "NOTSET":
+        attrs["pads"] = list(pads)
+    else:
+        attrs["auto_pad"] = auto
+    name = f"conv_k{k}s{s}d{d}g{g}_{auto.lower()}_p{''.join(map(str, pads))}"
+    emit(name, "conv", 13, [helper.make_node("Conv", ["x", "W", "B"], ["y"], name="conv", **attrs)],
+         [1, 4, 9, 8], inits=[("W", w(6, 4 // g, k, k)), ("B", w(6))])
+
+# ConvTranspose.
+for k, s, p, op, g in itertools.product([2, 3, 4], [1, 2, 3], [(0, 0), (1, 1), (1, 0), (0, 1)], [0, 1], [1, 2]):
+    if op >= s or max(p) >= k:
+        continue
+    attrs = dict(kernel_shape=[k, k], strides=[s, s], pads=[p[0], p[0], p[1], p[1]], output_padding=[op, op], group=g)
+    name = f"deconv_k{k}s{s}_p{p[0]}{p[1]}_op{op}_g{g}"
+    emit(name, "deconv", 13, [helper.make_node("ConvTranspose", ["x", "W"], ["y"], name="deconv", **attrs)],
+         [1, 4, 5, 6], inits=[("W", w(4, 6 // g, k, k))])
+
+# Nearest Resize (opsets 10, 11, 13, 18) and Upsample (7, 9).
+for opset, f, transform, nmode in itertools.product(
+        [11, 13, 18], [2, 3], ["half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel", "tf_half_pixel_for_nn"],
+        ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"]):
+    scales = np.array([1, 1, f, f], np.float32)
+    node = helper.make_node("Resize", ["x", "", "scales"], ["y"], name="resize", mode="nearest",
+                            coordinate_transformation_mode=transform, nearest_mode=nmode)
+    emit(f"resize{opset}_x{f}_{transform}_{nmode}", "resize", opset, [node], [1, 3, 4, 5], inits=[("scales", scales)])
+for f in [2, 3]:
+    emit(f"resize10_x{f}", "resize", 10, [helper.make_node("Resize", ["x", "scales"], ["y"], name="resize", mode="nearest")],
+         [1, 3, 4, 5], inits=[("scales", np.array([1, 1, f, f], np.float32))])
+    emit(f"upsample9_x{f}", "resize", 9, [helper.make_node("Upsample", ["x", "scales"], ["y"], name="up", mode="nearest")],
+         [1, 3, 4, 5], inits=[("scales", np.array([1, 1, f, f], np.float32))])
+    emit(f"upsample7_x{f}", "resize", 7, [helper.make_node("Upsample", ["x"], ["y"], name="up", mode="nearest", scales=[1.0, 1.0, float(f), float(f)])],
+         [1, 3, 4, 5])
+emit("resize13_sizes", "resize", 13, [helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], name="resize", mode="nearest",
+     coordinate_transformation_mode="asymmetric", nearest_mode="floor")], [1, 3, 4, 5], inits=[("sizes", np.array([1, 3, 8, 15], np.int64))])
+
+# Opset forms.
+for opset, axis in itertools.product([11, 13], [1, 2, 3, -1]):
+    emit(f"softmax{opset}_axis{axis}", "forms", opset, [helper.make_node("Softmax", ["x"], ["y"], name="softmax", axis=axis)], [2, 3, 4, 5])
+for opset in [7, 11, 13]:
+    if opset < 11:
+        clip = helper.make_node("Clip", ["x"], ["y"], name="clip", min=-0.5, max=1.5)
+        emit(f"clip{opset}", "forms", opset, [clip], [1, 3, 4, 5])
+    else:
+        emit(f"clip{opset}", "forms", opset, [helper.make_node("Clip", ["x", "lo", "hi"], ["y"], name="clip")], [1, 3, 4, 5],
+             inits=[("lo", np.array(-0.5, np.float32)), ("hi", np.array(1.5, np.float32))])
+        emit(f"clip{opset}_max_only", "forms", opset, [helper.make_node("Clip", ["x", "", "hi"], ["y"], name="clip")], [1, 3, 4, 5],
+             inits=[("hi", np.array(0.25, np.float32))])
+for opset in [11, 13]:
+    if opset < 13:
+        nodes = [helper.make_node("ReduceMean", ["x"], ["m"], name="mean", axes=[2, 3], keepdims=1),
+                 helper.make_node("Squeeze", ["m"], ["s"], name="squeeze", axes=[2, 3]),
+                 helper.make_node("Unsqueeze", ["s"], ["u"], name="unsqueeze", axes=[0]),
+                 helper.make_node("Split", ["u"], ["a", "b"], name="split", axis=2, split=[1, 2]),
+                 helper.make_node("Concat", ["b", "a"], ["y"], name="concat", axis=2)]
+        inits = []
+    else:
+        nodes = [helper.make_node("ReduceMean", ["x"], ["m"], name="mean", axes=[2, 3], keepdims=0),
+                 helper.make_node("Unsqueeze", ["m", "ax0"], ["u"], name="unsqueeze"),
+                 helper.make_node("Split", ["u", "sp"], ["a", "b"], name="split", axis=2),
+                 helper.make_node("Concat", ["b", "a"], ["y"], name="concat", axis=2)]
+        inits = [("ax0", np.array([0], np.int64)), ("sp", np.array([1, 2], np.int64))]
+    emit(f"reduce_squeeze_split{opset}", "forms", opset, nodes, [2, 3, 4, 5], inits=inits)
+for opset in [9, 13]:
+    if opset < 10:
+        node = helper.make_node("Slice", ["x"], ["y"], name="slice", starts=[1, -3], ends=[3, 100], axes=[1, 3])
+        emit(f"slice{opset}", "forms", opset, [node], [1, 4, 5, 6])
+    else:
+        node = helper.make_node("Slice", ["x", "st", "en", "ax"], ["y"], name="slice")
+        emit(f"slice{opset}", "forms", opset, [node], [1, 4, 5, 6],
+             inits=[("st", np.array([1, -3], np.int64)), ("en", np.array([3, 100], np.int64)), ("ax", np.array([1, 3], np.int64))])
+for opset in [7, 13]:
+    # Shape arithmetic PyTorch exports: Shape -> Gather -> Unsqueeze -> Concat -> Reshape.
+    if opset < 13:
+        continue
+    nodes = [helper.make_node("Shape", ["x"], ["shape"], name="shape"),
+             helper.make_node("Gather", ["shape", "zero"], ["n"], name="gather", axis=0),
+             helper.make_node("Unsqueeze", ["n", "ax0"], ["n1"], name="unsqueeze"),
+             helper.make_node("Concat", ["n1", "minus1"], ["target"], name="concat", axis=0),
+             helper.make_node("Reshape", ["x", "target"], ["y"], name="reshape")]
+    emit("shape_arith_reshape", "forms", opset, nodes, [2, 3, 4, 5],
+         inits=[("zero", np.array(0, np.int64)), ("ax0", np.array([0], np.int64)), ("minus1", np.array([-1], np.int64))])
+for opset in [9, 11]:
+    if opset < 11:
+        pad = helper.make_node("Pad", ["x"], ["p"], name="pad", pads=[0, 0, 1, 2, 0, 0, 2, 1])
+        inits = [("W", w(5, 3, 3, 3))]
+    else:
+        pad = helper.make_node("Pad", ["x", "pads"], ["p"], name="pad")
+        inits = [("W", w(5, 3, 3, 3)), ("pads", np.array([0, 0, 1, 2, 0, 0, 2, 1], np.int64))]
+    conv = helper.make_node("Conv", ["p", "W"], ["y"], name="conv", kernel_shape=[3, 3], strides=[2, 2])
+    emit(f"pad_conv{opset}", "forms", opset, [pad, conv], [1, 3, 7, 8], inits=inits)
+    avg = helper.make_node("AveragePool", ["p"], ["y"], name="avg", kernel_shape=[3, 3], count_include_pad=1)
+    emit(f"pad_avgpool{opset}", "forms", opset, [pad, avg], [1, 3, 7, 8], inits=inits[1:])
+emit("gemm7_broadcast", "forms", 7, [helper.make_node("Gemm", ["x", "B", "C"], ["y"], name="gemm", transB=1, alpha=0.5, beta=2.0)],
+     [3, 6], inits=[("B", w(4, 6)), ("C", w(4))])
+emit("batchnorm9", "forms", 9, [helper.make_node("BatchNormalization", ["x", "g", "b", "m", "v"], ["y"], name="bn", epsilon=1e-3)],
+     [2, 3, 4, 5], inits=[("g", w(3)), ("b", w(3)), ("m", w(3)), ("v", np.abs(w(3)) + 0.5)])
+emit("prelu_shared", "forms", 13, [helper.make_node("PRelu", ["x", "s"], ["y"], name="prelu")], [1, 3, 4, 5], inits=[("s", np.array([0.25], np.float32))])
+
+json.dump(cases, open(os.path.join(OUT, "index.json"), "w"), indent=1)
+print(len(cases), "cases")
