@@ -54,3 +54,20 @@ pub fn python(what: &str) -> Option<PathBuf> {
         }
     }
 }
+
+/// The cases of a folder with an `index.json` (each entry's `case` names a
+/// subfolder holding its `case.json`): (name, folder, case.json).
+pub fn cases_in(root: &Path) -> Vec<(String, PathBuf, Value)> {
+    let index: Value = serde_json::from_str(&std::fs::read_to_string(root.join("index.json")).unwrap()).unwrap();
+    index
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let name = c["case"].as_str().unwrap().to_string();
+            let dir = root.join(&name);
+            let json: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
+            (name, dir, json)
+        })
+        .collect()
+}

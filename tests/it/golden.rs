@@ -25,7 +25,7 @@ use netsurgeon::runtime::{compare, GoldenDir, SessionBuilder, DEFAULT_TOLERANCE}
 use netsurgeon::{Forward, ForwardOptions};
 use serde_json::Value;
 
-use crate::common::{case_inputs, read_npy};
+use crate::common::{case_inputs, cases_in, read_npy};
 
 fn golden_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden/public")
@@ -58,21 +58,6 @@ fn ssd_cases_root() -> PathBuf {
 /// The real-Caffe golden cases.
 fn cases() -> Vec<(String, PathBuf, Value)> {
     cases_in(&golden_root())
-}
-
-fn cases_in(root: &Path) -> Vec<(String, PathBuf, Value)> {
-    let index: Value = serde_json::from_str(&std::fs::read_to_string(root.join("index.json")).unwrap()).unwrap();
-    index
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            let name = c["case"].as_str().unwrap().to_string();
-            let dir = root.join(&name);
-            let json: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
-            (name, dir, json)
-        })
-        .collect()
 }
 
 fn load_and_export<'n>(

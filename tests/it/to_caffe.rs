@@ -20,23 +20,10 @@ use netsurgeon::runtime::{compare::max_errors, GoldenDir, DEFAULT_TOLERANCE};
 use netsurgeon::{forward, Forward, ForwardOptions};
 use serde_json::Value;
 
-use crate::common::{case_inputs, read_npy};
+use crate::common::{case_inputs, cases_in, read_npy};
 
 fn onnx_cases() -> Vec<(String, PathBuf, Value)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/onnx-cases");
-    let index: Value = serde_json::from_str(&std::fs::read_to_string(root.join("index.json")).unwrap()).unwrap();
-    index
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["case"].as_str().unwrap().to_string(),
-                root.join(c["case"].as_str().unwrap()),
-                c.clone(),
-            )
-        })
-        .collect()
+    cases_in(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/onnx-cases"))
 }
 
 /// The worst `max|ours - ref| / max|ref|` over the case's outputs, running
@@ -144,12 +131,9 @@ const ROUND_TRIP_REFUSED: &[(&str, &str)] = &[("argmax", "(TopK)")];
 #[test]
 fn golden_cases_round_trip() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden/public");
-    let index: Value = serde_json::from_str(&std::fs::read_to_string(root.join("index.json")).unwrap()).unwrap();
     let mut failures = Vec::new();
-    for c in index.as_array().unwrap() {
-        let case = c["case"].as_str().unwrap();
-        let dir = root.join(case);
-        let json: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
+    for (case, dir, json) in cases_in(&root) {
+        let case = case.as_str();
         let net = Net::load_with_weights(dir.join("net.prototxt"), dir.join("net.caffemodel")).unwrap();
         let model = export(&net, &ExportOptions::default()).unwrap().to_model();
         // BVLC Caffe is where the golden numbers come from (and has Bias).

@@ -6,7 +6,7 @@
 //! two bottoms. Division by a constant is multiplication by its reciprocal
 //! (within one rounding of ONNX's quotient; the note says so).
 
-use caffe_io::proto::{eltwise_parameter::EltwiseOp, BiasParameter, ReshapeParameter, ScaleParameter};
+use caffe_io::proto::{eltwise_parameter::EltwiseOp, BiasParameter, ScaleParameter};
 use ndarray::{ArrayD, IxDyn};
 
 use super::activation::{power, Power};
@@ -166,12 +166,9 @@ fn two_blobs(cx: &mut Cx, node: &Node, op: Op, x: &Blob, y: &Blob) -> OpResult<M
         small.clone()
     } else {
         let r = cx.part(node, "broadcast", small_shape.clone());
-        let dims = small_shape.iter().map(|&d| d as i64).collect();
+        let dims: Vec<i64> = small_shape.iter().map(|&d| d as i64).collect();
         cx.layer(node, "broadcast", "Reshape", &[small], &[&r], vec![], |l| {
-            l.reshape_param = Some(ReshapeParameter {
-                shape: Some(caffe_io::proto::BlobShape { dim: dims }),
-                ..Default::default()
-            })
+            l.reshape_param = Some(super::reshape_param(dims))
         });
         r
     };

@@ -115,7 +115,7 @@ pub fn slice(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
         cx.set_output(node, 0, Value::Blob(x));
         return Mapped::removed("the slice is the whole tensor");
     }
-    super::crop_to_output(cx, node, x, &ranges);
+    let _ = super::crop_to_output(cx, node, x, &ranges);
     let how = format!(
         "Slice on axes {:?}, the rest silenced",
         ranges.iter().map(|r| r.0).collect::<Vec<_>>()

@@ -144,8 +144,7 @@ pub fn conv(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
     cx.layer(node, "", "Convolution", &[&x], &[&top], params, |l| {
         l.convolution_param = Some(param)
     });
-    let cropped = super::crops_needed(&top.shape, &crops);
-    crop_to_output(cx, node, top, &crops);
+    let cropped = crop_to_output(cx, node, top, &crops);
     let merged = if extra.is_some() {
         ", the zero Pad before taken into its pads"
     } else {
@@ -252,8 +251,7 @@ pub fn conv_transpose(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
     cx.layer(node, "", "Deconvolution", &[&x], &[&top], params, |l| {
         l.convolution_param = Some(param)
     });
-    let cropped = super::crops_needed(&top.shape, &crops);
-    crop_to_output(cx, node, top, &crops);
+    let cropped = crop_to_output(cx, node, top, &crops);
     if cropped {
         Mapped::composed(format!(
             "Deconvolution with symmetric pads {caffe_pads:?}, then Slice crops to ONNX's output \

@@ -159,9 +159,9 @@ pub(crate) fn spatial_pads(
 }
 
 /// Emits the crops `(axis, start, len)` of `full` in turn (Slice + Silence
-/// each), the last one writing output 0 of the node; `full` is returned
-/// when no crop is needed (then the caller's layer must write output 0).
-pub(crate) fn crop_to_output(cx: &mut Cx, node: &Node, full: Blob, crops: &[(usize, usize, usize)]) -> Blob {
+/// each), the last one writing output 0 of the node; true when it cropped
+/// (when not, `full` is output 0, as [`main_top`] made it).
+pub(crate) fn crop_to_output(cx: &mut Cx, node: &Node, full: Blob, crops: &[(usize, usize, usize)]) -> bool {
     let needed: Vec<_> = crops
         .iter()
         .copied()
@@ -178,7 +178,17 @@ pub(crate) fn crop_to_output(cx: &mut Cx, node: &Node, full: Blob, crops: &[(usi
         };
         cur = cx.slice(node, &format!("crop_axis{axis}"), &cur, axis, start, len, out);
     }
-    cur
+    !needed.is_empty()
+}
+
+/// Caffe's Reshape to exactly `dims` (0 keeps the bottom's dim, as Caffe reads it).
+pub(crate) fn reshape_param(dims: impl IntoIterator<Item = i64>) -> caffe_io::proto::ReshapeParameter {
+    caffe_io::proto::ReshapeParameter {
+        shape: Some(caffe_io::proto::BlobShape {
+            dim: dims.into_iter().collect(),
+        }),
+        ..Default::default()
+    }
 }
 
 /// True when some crop of `crops` removes anything from a blob of `shape`.

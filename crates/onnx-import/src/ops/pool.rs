@@ -125,6 +125,30 @@ fn solve_axis(
     Err(last)
 }
 
+/// Caffe's Pooling with explicit kernel, stride and pad per axis.
+fn pooling_param(
+    kind: Kind,
+    kernel: impl AsRef<[usize]>,
+    strides: impl AsRef<[usize]>,
+    pads: [usize; 2],
+) -> PoolingParameter {
+    let (k, s) = (kernel.as_ref(), strides.as_ref());
+    PoolingParameter {
+        pool: Some(if kind == Kind::Max {
+            PoolMethod::Max
+        } else {
+            PoolMethod::Ave
+        } as i32),
+        kernel_h: Some(k[0] as u32),
+        kernel_w: Some(k[1] as u32),
+        stride_h: Some(s[0] as u32),
+        stride_w: Some(s[1] as u32),
+        pad_h: Some(pads[0] as u32),
+        pad_w: Some(pads[1] as u32),
+        ..Default::default()
+    }
+}
+
 fn pool(cx: &mut Cx, node: &Node, kind: Kind) -> OpResult<Mapped> {
     node.arity(1, 1, None)?;
     if node.outputs().get(1).is_some_and(|o| !o.is_empty()) {
@@ -184,25 +208,11 @@ fn pool(cx: &mut Cx, node: &Node, kind: Kind) -> OpResult<Mapped> {
         crops.push((2 + i, offset, n));
     }
     let top = main_top(cx, node, full, &crops);
-    let param = PoolingParameter {
-        pool: Some(if kind == Kind::Max {
-            PoolMethod::Max
-        } else {
-            PoolMethod::Ave
-        } as i32),
-        kernel_h: Some(kernel[0] as u32),
-        kernel_w: Some(kernel[1] as u32),
-        stride_h: Some(strides[0] as u32),
-        stride_w: Some(strides[1] as u32),
-        pad_h: Some(caffe_pads[0] as u32),
-        pad_w: Some(caffe_pads[1] as u32),
-        ..Default::default()
-    };
+    let param = pooling_param(kind, kernel, strides, caffe_pads);
     cx.layer(node, "", "Pooling", &[&x], &[&top], vec![], |l| {
         l.pooling_param = Some(param)
     });
-    let cropped = super::crops_needed(&top.shape, &crops);
-    crop_to_output(cx, node, top, &crops);
+    let cropped = crop_to_output(cx, node, top, &crops);
     let merged = if extra.is_some() {
         ", the zero Pad before taken into its pads"
     } else {
@@ -250,31 +260,13 @@ fn pool_depth(cx: &mut Cx, node: &Node, kind: Kind, x: &Blob) -> OpResult<Mapped
         refuse!("a 3-D pooling whose Caffe form would need a crop: not mapped");
     }
     let flat = cx.part(node, "as_2d", vec![x.shape[0], x.shape[1], d, h * w]);
-    let reshape = |dims: Vec<usize>| caffe_io::proto::ReshapeParameter {
-        shape: Some(caffe_io::proto::BlobShape {
-            dim: dims.iter().map(|&v| v as i64).collect(),
-        }),
-        ..Default::default()
-    };
+    let reshape = |dims: Vec<usize>| super::reshape_param(dims.iter().map(|&v| v as i64));
     let flat_dims = flat.shape.clone();
     cx.layer(node, "as_2d", "Reshape", &[x], &[&flat], vec![], |l| {
         l.reshape_param = Some(reshape(flat_dims))
     });
     let pooled = cx.part(node, "pooled_2d", vec![x.shape[0], x.shape[1], n, h * w]);
-    let param = PoolingParameter {
-        pool: Some(if kind == Kind::Max {
-            PoolMethod::Max
-        } else {
-            PoolMethod::Ave
-        } as i32),
-        kernel_h: Some(kernel[0] as u32),
-        kernel_w: Some(1),
-        stride_h: Some(strides[0] as u32),
-        stride_w: Some(1),
-        pad_h: Some(p as u32),
-        pad_w: Some(0),
-        ..Default::default()
-    };
+    let param = pooling_param(kind, [kernel[0], 1], [strides[0], 1], [p, 0]);
     cx.layer(node, "pool", "Pooling", &[&flat], &[&pooled], vec![], |l| {
         l.pooling_param = Some(param)
     });

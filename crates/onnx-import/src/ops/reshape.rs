@@ -3,7 +3,7 @@
 //! the static shape (dim 0 as 0, "copy the batch", where it is unchanged);
 //! nothing at all when the shape does not change.
 
-use caffe_io::proto::{BlobShape, FlattenParameter, ReshapeParameter};
+use caffe_io::proto::FlattenParameter;
 
 use crate::adapt;
 use crate::cx::{Blob, Cx, Value};
@@ -37,10 +37,7 @@ pub(crate) fn to_shape(cx: &mut Cx, node: &Node, x: &Blob, shape: Vec<usize>) ->
         })
         .collect();
     cx.layer(node, "", "Reshape", &[x], &[&out], vec![], |l| {
-        l.reshape_param = Some(ReshapeParameter {
-            shape: Some(BlobShape { dim: dims }),
-            ..Default::default()
-        })
+        l.reshape_param = Some(super::reshape_param(dims))
     });
     Mapped::exact(format!("Reshape to {shape:?}"))
 }

@@ -3,7 +3,7 @@
 //! at `axis`): the same layer when `axis` is the last, else composed
 //! exactly as Reshape to 2-D, Softmax (axis 1), Reshape back.
 
-use caffe_io::proto::{BlobShape, ReshapeParameter, SoftmaxParameter};
+use caffe_io::proto::SoftmaxParameter;
 
 use crate::cx::{Blob, Cx};
 use crate::error::OpResult;
@@ -20,12 +20,9 @@ fn softmax_layer(cx: &mut Cx, node: &Node, part: &str, x: &Blob, axis: usize, ou
 }
 
 fn reshape_layer(cx: &mut Cx, node: &Node, part: &str, x: &Blob, out: &Blob) {
-    let dims = out.shape.iter().map(|&d| d as i64).collect();
+    let dims: Vec<i64> = out.shape.iter().map(|&d| d as i64).collect();
     cx.layer(node, part, "Reshape", &[x], &[out], vec![], |l| {
-        l.reshape_param = Some(ReshapeParameter {
-            shape: Some(BlobShape { dim: dims }),
-            ..Default::default()
-        })
+        l.reshape_param = Some(super::reshape_param(dims))
     });
 }
 
