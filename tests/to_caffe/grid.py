@@ -3,6 +3,8 @@ tests/it/to_caffe.rs: pooling (kernel, stride, pads, ceil_mode,
 count_include_pad), Conv (pads incl. asymmetric, auto_pad, strides,
 dilations, groups), ConvTranspose (strides, pads, output_padding, groups),
 nearest Resize/Upsample (every opset form, coordinate modes, nearest modes),
+linear and cubic Resize (scales up, down and fractional, sizes, axes,
+keep_aspect_ratio_policy, cubic_coeff_a, exclude_outside, antialias),
 and the opset forms of Softmax, Clip, Squeeze/Unsqueeze, Split, Slice,
 ReduceMean, Pad. Written with onnx.helper from fixed seeds; the references are
 onnxruntime's (an oracle independent of netsurgeon).
@@ -15,6 +17,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 import onnxruntime as ort
 
+ort.set_default_logger_severity(3)
 OUT = sys.argv[1]
 cases = []
 rng = np.random.RandomState(7)
@@ -108,6 +111,60 @@ for f in [2, 3]:
          [1, 3, 4, 5])
 emit("resize13_sizes", "resize", 13, [helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], name="resize", mode="nearest",
      coordinate_transformation_mode="asymmetric", nearest_mode="floor")], [1, 3, 4, 5], inits=[("sizes", np.array([1, 3, 8, 15], np.int64))])
+
+# Linear and cubic Resize (opsets 11, 13, 18, 19) and linear Upsample (7, 9):
+# upscaling, downscaling and fractional scales, every coordinate mode,
+# cubic_coeff_a and exclude_outside; sizes, opset 18's axes and
+# keep_aspect_ratio_policy; tf_crop_and_resize and antialias (refused).
+TRANSFORMS = ["half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel"]
+for opset, f, transform in itertools.product([11, 13, 19], [2.0, 3.0, 0.5, 1.5], TRANSFORMS + ["half_pixel_symmetric"]):
+    if transform == "half_pixel_symmetric" and opset < 19:
+        continue
+    node = helper.make_node("Resize", ["x", "", "scales"], ["y"], name="resize", mode="linear",
+                            coordinate_transformation_mode=transform)
+    emit(f"linear{opset}_x{f}_{transform}", "interp", opset, [node], [1, 2, 5, 6],
+         inits=[("scales", np.array([1, 1, f, f], np.float32))])
+for f, transform, a, excl in itertools.product([2.0, 0.5, 1.5], TRANSFORMS, [-0.75, -0.5], [0, 1]):
+    node = helper.make_node("Resize", ["x", "", "scales"], ["y"], name="resize", mode="cubic",
+                            coordinate_transformation_mode=transform, cubic_coeff_a=a, exclude_outside=excl)
+    emit(f"cubic13_x{f}_{transform}_a{a}_e{excl}", "interp", 13, [node], [1, 2, 5, 6],
+         inits=[("scales", np.array([1, 1, f, f], np.float32))])
+for mode, transform in itertools.product(["linear", "cubic", "nearest"], ["half_pixel", "align_corners"]):
+    emit(f"{mode}13_sizes_{transform}", "interp", 13,
+         [helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], name="resize", mode=mode,
+                           coordinate_transformation_mode=transform)],
+         [1, 2, 5, 6], inits=[("sizes", np.array([1, 2, 7, 4], np.int64))])
+emit("linear18_axes", "interp", 18,
+     [helper.make_node("Resize", ["x", "", "scales"], ["y"], name="resize", mode="linear", axes=[2, 3])],
+     [1, 2, 5, 6], inits=[("scales", np.array([2.0, 1.5], np.float32))])
+emit("linear18_axes_w_only", "interp", 18,
+     [helper.make_node("Resize", ["x", "", "scales"], ["y"], name="resize", mode="linear", axes=[3])],
+     [1, 2, 5, 6], inits=[("scales", np.array([2.0], np.float32))])
+for policy in ["not_larger", "not_smaller"]:
+    emit(f"linear18_{policy}", "interp", 18,
+         [helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], name="resize", mode="linear", axes=[2, 3],
+                           keep_aspect_ratio_policy=policy)],
+         [1, 2, 5, 6], inits=[("sizes", np.array([9, 8], np.int64))])
+for opset in [7, 9]:
+    if opset == 7:
+        node = helper.make_node("Upsample", ["x"], ["y"], name="up", mode="linear", scales=[1.0, 1.0, 2.0, 3.0])
+        emit("upsample7_linear", "interp", 7, [node], [1, 2, 5, 6])
+    else:
+        node = helper.make_node("Upsample", ["x", "scales"], ["y"], name="up", mode="linear")
+        emit("upsample9_linear", "interp", 9, [node], [1, 2, 5, 6], inits=[("scales", np.array([1, 1, 2, 3], np.float32))])
+emit("resize10_linear", "interp", 10, [helper.make_node("Resize", ["x", "scales"], ["y"], name="resize", mode="linear")],
+     [1, 2, 5, 6], inits=[("scales", np.array([1, 1, 2, 2], np.float32))])
+emit("linear13_crop_and_resize", "interp", 13,
+     [helper.make_node("Resize", ["x", "roi", "scales"], ["y"], name="resize", mode="linear",
+                       coordinate_transformation_mode="tf_crop_and_resize")],
+     [1, 2, 5, 6], inits=[("roi", np.array([0, 0, 0.1, 0.2, 1, 1, 0.9, 0.8], np.float32)),
+                          ("scales", np.array([1, 1, 2, 2], np.float32))])
+emit("linear18_antialias_down", "interp", 18,
+     [helper.make_node("Resize", ["x", "", "scales"], ["y"], name="resize", mode="linear", antialias=1)],
+     [1, 2, 5, 6], inits=[("scales", np.array([1, 1, 0.5, 0.5], np.float32))])
+emit("linear18_antialias_up", "interp", 18,
+     [helper.make_node("Resize", ["x", "", "scales"], ["y"], name="resize", mode="linear", antialias=1)],
+     [1, 2, 5, 6], inits=[("scales", np.array([1, 1, 2, 2], np.float32))])
 
 # Opset forms.
 for opset, axis in itertools.product([11, 13], [1, 2, 3, -1]):
