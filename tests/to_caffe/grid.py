@@ -23,33 +23,37 @@ cases = []
 rng = np.random.RandomState(7)
 
 
-def emit(name, family, opset, nodes, x_shape, inits=(), extra_inputs=()):
+def emit(name, family, opset, nodes, x_shape, inits=(), extra_inputs=(), ties=False, outputs=("y",)):
     graph = helper.make_graph(
         nodes, name,
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs],
         [numpy_helper.from_array(np.asarray(v), k) for k, v in inits],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="grid.py")
     model.ir_version = 7
     x = rng.uniform(-2, 2, x_shape).astype(np.float32)
+    if ties:  # few distinct values, so that orders among equal values count
+        x = np.round(x).astype(np.float32)
     try:
         so = ort.SessionOptions()
         so.log_severity_level = 3
         sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
-        (y,) = sess.run(None, {"x": x})
+        ys = sess.run(None, {"x": x})
     except Exception as e:  # a combination ONNX itself rejects
         return
-    y = np.asarray(y, np.float32)
-    shape = list(y.shape)
-    model.graph.output[0].type.tensor_type.shape.dim.extend(
-        [onnx.TensorShapeProto.Dimension(dim_value=d) for d in shape])
     d = os.path.join(OUT, name)
     os.makedirs(d, exist_ok=True)
+    shapes = {}
+    for i, (o, y) in enumerate(zip(outputs, ys)):
+        y = np.asarray(y, np.float32)
+        shapes[o] = list(y.shape)
+        model.graph.output[i].type.tensor_type.shape.dim.extend(
+            [onnx.TensorShapeProto.Dimension(dim_value=d) for d in y.shape])
+        np.save(os.path.join(d, f"output_{o}.npy"), y)
     onnx.save(model, os.path.join(d, "model.onnx"))
     np.save(os.path.join(d, "input_x.npy"), x)
-    np.save(os.path.join(d, "output_y.npy"), y)
-    case = {"case": name, "family": family, "opset": opset, "inputs": {"x": list(x_shape)}, "outputs": {"y": shape}}
+    case = {"case": name, "family": family, "opset": opset, "inputs": {"x": list(x_shape)}, "outputs": shapes}
     json.dump(case, open(os.path.join(d, "case.json"), "w"))
     cases.append(case)
 
@@ -165,6 +169,51 @@ emit("linear18_antialias_down", "interp", 18,
 emit("linear18_antialias_up", "interp", 18,
      [helper.make_node("Resize", ["x", "", "scales"], ["y"], name="resize", mode="linear", antialias=1)],
      [1, 2, 5, 6], inits=[("scales", np.array([1, 1, 2, 2], np.float32))])
+
+# Layout ops: strided Slice (YOLOv5's Focus, channel flips, reversed rows),
+# SpaceToDepth, DepthToSpace (DCR, CRD), channel shuffle, Transposes that
+# keep the batch and trailing axes.
+def const(name, values):
+    return (name, np.array(values, np.int64))
+focus = [helper.make_node("Slice", ["x", f"s{i}", "e", "ax", "st"], [f"p{i}"], name=f"slice{i}") for i in range(4)]
+focus.append(helper.make_node("Concat", [f"p{i}" for i in range(4)], ["y"], name="concat", axis=1))
+emit("focus", "layout", 13, focus, [1, 3, 8, 6],
+     inits=[const("s0", [0, 0]), const("s1", [1, 0]), const("s2", [0, 1]), const("s3", [1, 1]),
+            const("e", [1 << 30, 1 << 30]), const("ax", [2, 3]), const("st", [2, 2])])
+for starts, ends, axes, steps in [
+        ([0], [100], [2], [3]), ([1], [-1], [3], [2]), ([-1], [-100], [1], [-1]), ([4], [0], [2], [-2]),
+        ([-1, 0], [-100, 100], [3, 2], [-1, 2]), ([2, 1], [0, 5], [1, 3], [-1, 3]), ([0], [7], [-1], [4])]:
+    tag = "_".join(f"a{a}s{b}e{e}st{t}" for a, b, e, t in zip(axes, starts, ends, steps)).replace("-", "m")
+    emit(f"slice_{tag}", "layout", 13, [helper.make_node("Slice", ["x", "s", "e", "a", "t"], ["y"], name="slice")],
+         [1, 3, 7, 8], inits=[const("s", starts), const("e", ends), const("a", axes), const("t", steps)])
+emit("slice_batch_step", "layout", 13, [helper.make_node("Slice", ["x", "s", "e", "a", "t"], ["y"], name="slice")],
+     [4, 3, 5, 5], inits=[const("s", [0]), const("e", [4]), const("a", [0]), const("t", [2])])
+for b in [2, 3]:
+    emit(f"space_to_depth_b{b}", "layout", 13, [helper.make_node("SpaceToDepth", ["x"], ["y"], name="s2d", blocksize=b)], [1, 3, 6, 12])
+    for mode in ["DCR", "CRD"]:
+        emit(f"depth_to_space_{mode}_b{b}", "layout", 13,
+             [helper.make_node("DepthToSpace", ["x"], ["y"], name="d2s", blocksize=b, mode=mode)], [1, 2 * b * b, 3, 4])
+for g in [2, 3, 4]:
+    c = 12
+    emit(f"channel_shuffle_g{g}", "layout", 13, [
+        helper.make_node("Reshape", ["x", "s5"], ["r"], name="split_groups"),
+        helper.make_node("Transpose", ["r"], ["t"], name="shuffle", perm=[0, 2, 1, 3, 4]),
+        helper.make_node("Reshape", ["t", "s4"], ["y"], name="merge_groups")],
+        [1, c, 4, 5], inits=[const("s5", [1, g, c // g, 4, 5]), const("s4", [1, c, 4, 5])])
+for perm in [[0, 2, 1, 3], [0, 3, 1, 2], [0, 1, 3, 2]]:
+    emit(f"transpose_{''.join(map(str, perm))}", "layout", 13,
+         [helper.make_node("Transpose", ["x"], ["y"], name="transpose", perm=perm)], [2, 3, 4, 5])
+
+# ArgMax, ArgMin, TopK, on inputs with ties (the order among equal values).
+for op, axis, keep, last in itertools.product(["ArgMax", "ArgMin"], [1, 3, -2], [0, 1], [0, 1]):
+    node = helper.make_node(op, ["x"], ["i"], name="arg", axis=axis, keepdims=keep, select_last_index=last)
+    cast = helper.make_node("Cast", ["i"], ["y"], name="cast", to=TensorProto.FLOAT)
+    emit(f"{op.lower()}_a{axis}_k{keep}_l{last}", "argmax", 13, [node, cast], [2, 6, 3, 5], ties=True)
+for k, axis, largest in itertools.product([1, 3], [1, -1], [1, 0]):
+    node = helper.make_node("TopK", ["x", "k"], ["v", "i"], name="topk", axis=axis, largest=largest)
+    cast = helper.make_node("Cast", ["i"], ["y"], name="cast", to=TensorProto.FLOAT)
+    emit(f"topk_k{k}_a{axis}_l{largest}", "argmax", 13, [node, cast], [2, 6, 3, 5], ties=True,
+         inits=[const("k", [k])], outputs=("v", "y"))
 
 # Opset forms.
 for opset, axis in itertools.product([11, 13], [1, 2, 3, -1]):

@@ -60,6 +60,8 @@ pub struct Cx {
     pub(crate) node_layers: Vec<String>,
     /// Layers renamed after the graph output they make: (old, new).
     pub(crate) renamed_layers: Vec<(String, String)>,
+    /// The tensors some node or the graph's outputs read.
+    pub(crate) read: HashSet<String>,
 }
 
 impl Cx {
@@ -75,7 +77,16 @@ impl Cx {
             expected: Vec::new(),
             node_layers: Vec::new(),
             renamed_layers: Vec::new(),
+            read: HashSet::new(),
         }
+    }
+
+    /// True when output `i` of `node` is read by a node or is a graph
+    /// output (an op need not compute the outputs nothing reads).
+    pub fn output_read(&self, node: &Node, i: usize) -> bool {
+        node.outputs()
+            .get(i)
+            .is_some_and(|n| !n.is_empty() && self.read.contains(n))
     }
 
     /// The dialect the net is written for.

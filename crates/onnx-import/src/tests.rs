@@ -29,13 +29,13 @@ fn a_product_of_two_activations_is_refused_by_name() {
 #[test]
 fn every_refused_node_is_listed_and_downstream_ones_are_not() {
     let mut g = GraphBuilder::new("g");
-    g.add_input("x", &dims(&[1, 3, 4, 5])).unwrap();
+    g.add_input("x", &dims(&[2, 3, 4, 5])).unwrap();
     g.add_node(
         "Transpose",
         "t1",
         &["x"],
         &["a"],
-        vec![attr::ints("perm", &[0, 2, 3, 1])],
+        vec![attr::ints("perm", &[1, 0, 2, 3])],
     )
     .unwrap();
     g.add_node("Relu", "r", &["a"], &["b"], vec![]).unwrap();

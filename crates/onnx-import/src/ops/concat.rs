@@ -1,7 +1,5 @@
 //! Concat -> Concat (axis); Split -> Slice (slice points at the part
-//! boundaries); Slice with step 1 -> Slice layers, one per sliced axis, the
-//! pieces outside the range silenced. Other steps (YOLOv5's Focus) are not
-//! mapped yet.
+//! boundaries). ONNX's Slice op is in [`super::slice`].
 
 use caffe_io::proto::{ConcatParameter, SliceParameter};
 
@@ -81,48 +79,4 @@ pub fn split(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
         })
     });
     Mapped::exact(format!("Slice on axis {axis} into {sizes:?}"))
-}
-
-pub fn slice(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
-    node.arity(1, 5, Some(1))?;
-    let x = cx.blob(node, 0)?;
-    let spec = adapt::slice_spec(node, |i| cx.constant(node, i))?;
-    let axes: Vec<i64> = spec
-        .axes
-        .clone()
-        .unwrap_or_else(|| (0..spec.starts.len() as i64).collect());
-    if axes.len() != spec.starts.len() || spec.ends.len() != spec.starts.len() {
-        invalid!("starts, ends and axes differ in length");
-    }
-    let mut ranges: Vec<(usize, usize, usize)> = Vec::new();
-    for (k, &a) in axes.iter().enumerate() {
-        let axis = normalize_axis(a, x.rank())?;
-        let step = spec.steps.as_ref().map_or(1, |s| s[k]);
-        let (s, e, st) = adapt::slice_range(spec.starts[k], spec.ends[k], step, x.shape[axis])?;
-        if st != 1 {
-            refuse!(
-                "step {st} on axis {axis}: Caffe's Slice takes contiguous ranges (strided slices such as YOLOv5's \
-                 Focus are not mapped yet)"
-            );
-        }
-        if e <= s {
-            refuse!("an empty slice on axis {axis}: Caffe blobs have no empty axis");
-        }
-        ranges.push((axis, s as usize, (e - s) as usize));
-    }
-    ranges.retain(|&(axis, s, len)| s > 0 || len < x.shape[axis]);
-    if ranges.is_empty() {
-        cx.set_output(node, 0, Value::Blob(x));
-        return Mapped::removed("the slice is the whole tensor");
-    }
-    let _ = super::crop_to_output(cx, node, x, &ranges);
-    let how = format!(
-        "Slice on axes {:?}, the rest silenced",
-        ranges.iter().map(|r| r.0).collect::<Vec<_>>()
-    );
-    if ranges.len() == 1 {
-        Mapped::exact(how)
-    } else {
-        Mapped::composed(how)
-    }
 }

@@ -8,11 +8,14 @@ use crate::node::Node;
 use crate::registry::OnnxOpRegister;
 
 pub mod activation;
+pub mod argmax;
 pub mod arith;
 pub mod clip;
 pub mod concat;
 pub mod conv;
+pub mod depth_space;
 pub mod gemm;
+pub mod linear_map;
 pub mod norm;
 pub mod pad;
 pub mod passthrough;
@@ -20,6 +23,7 @@ pub mod pool;
 pub mod reduce;
 pub mod reshape;
 pub mod resize;
+pub mod slice;
 pub mod softmax;
 pub mod transpose;
 pub mod variadic;
@@ -71,13 +75,18 @@ pub(crate) fn register(r: &mut OnnxOpRegister) {
     r.insert("Softmax", softmax::softmax);
     r.insert("Concat", concat::concat);
     r.insert("Split", concat::split);
-    r.insert("Slice", concat::slice);
+    r.insert("Slice", slice::slice);
     r.insert("Resize", resize::resize);
     r.insert("Upsample", resize::upsample);
     r.insert("Pad", pad::pad);
     r.insert("ReduceMean", reduce::reduce_mean);
     r.insert("ReduceMax", reduce::reduce_max);
     r.insert("Transpose", transpose::transpose);
+    r.insert("ArgMax", argmax::argmax);
+    r.insert("ArgMin", argmax::argmin);
+    r.insert("TopK", argmax::top_k);
+    r.insert("SpaceToDepth", depth_space::space_to_depth);
+    r.insert("DepthToSpace", depth_space::depth_to_space);
 }
 
 /// Input 0, which must be a 4-D (NCHW) blob for `what`.

@@ -8,22 +8,20 @@
 //! - nearest pixel replication by integer factors: a grouped Deconvolution
 //!   with a kernel of ones, kernel = stride = the factor (one layer, no
 //!   arithmetic);
-//! - anything else: the per-axis weight matrices as layers. Rows: the
-//!   planes reshaped to `(N*C, 1, H, W)`, a Convolution with an `(H, 1)`
-//!   kernel per output row, reshaped back to NCHW; columns: an InnerProduct
-//!   with `axis: 3` (Caffe lumps only the last axis) whose weights are the
-//!   column matrix. Each output is the same sum of the same products as
-//!   ONNX's (the other taps are zeros), so the result is exact for finite
-//!   inputs; at the borders the matrices clamp as ONNX does, which a
-//!   "bilinear" Deconvolution (zero padding) does not.
+//! - anything else: the per-axis weight matrices, as `linear_map::planes`
+//!   lays them out (a Convolution over the rows, an InnerProduct over the
+//!   columns). Each output is the same sum of the same products as ONNX's
+//!   (the other taps are zeros), so the result is exact for finite inputs;
+//!   at the borders the matrices clamp as ONNX does, which a "bilinear"
+//!   Deconvolution (zero padding) does not.
 //!
 //! Refused: tf_crop_and_resize (its ROI and extrapolation value), antialias
 //! when downscaling, resizing the batch or channel axes, inputs not 4-D.
 
-use caffe_io::proto::{ConvolutionParameter, InnerProductParameter};
-use ndarray::{Array2, ArrayD, IxDyn};
+use caffe_io::proto::ConvolutionParameter;
+use ndarray::{Array2, ArrayD};
 
-use super::{nchw, reshape_param};
+use super::{linear_map, nchw};
 use crate::cx::{Blob, Cx, Value};
 use crate::error::OpResult;
 use crate::node::Node;
@@ -195,15 +193,13 @@ fn is_identity(m: &Array2<f32>) -> bool {
 
 /// The per-axis matrices as Caffe layers (see the module doc).
 fn emit(cx: &mut Cx, node: &Node, x: Blob, rows: Array2<f32>, cols: Array2<f32>) -> OpResult<Mapped> {
-    let (n, c) = (x.shape[0], x.shape[1]);
-    let (h, w) = (rows.dim().0, cols.dim().0);
-    let out_shape = vec![n, c, h, w];
+    let c = x.shape[1];
     if is_identity(&rows) && is_identity(&cols) {
         cx.set_output(node, 0, Value::Blob(x));
         return Mapped::removed("the identity resampling");
     }
     if let (Some(fh), Some(fw)) = (replication_factor(&rows), replication_factor(&cols)) {
-        let out = cx.output_blob(node, 0, out_shape);
+        let out = cx.output_blob(node, 0, vec![x.shape[0], c, rows.dim().0, cols.dim().0]);
         let ones = ArrayD::from_elem(vec![c, 1, fh, fw], 1.0f32);
         cx.layer(node, "", "Deconvolution", &[&x], &[&out], vec![ones], |l| {
             l.convolution_param = Some(ConvolutionParameter {
@@ -221,61 +217,8 @@ fn emit(cx: &mut Cx, node: &Node, x: Blob, rows: Array2<f32>, cols: Array2<f32>)
             "nearest x[{fh}, {fw}] as a grouped Deconvolution with a kernel of ones (pixel replication, exact)"
         ));
     }
-    let mut steps = Vec::new();
-    let mut cur = x.clone();
-    if !is_identity(&rows) {
-        let (h_in, w_in) = (x.shape[2], x.shape[3]);
-        let planes = cx.part(node, "planes", vec![n * c, 1, h_in, w_in]);
-        cx.layer(node, "planes", "Reshape", &[&cur], &[&planes], vec![], |l| {
-            l.reshape_param = Some(reshape_param([(n * c) as i64, 1, h_in as i64, w_in as i64]))
-        });
-        let kernel = rows
-            .clone()
-            .into_shape_with_order(IxDyn(&[h, 1, h_in, 1]))
-            .expect("an (h, h_in) matrix holds h * h_in weights");
-        let resized = cx.part(node, "rows", vec![n * c, h, 1, w_in]);
-        cx.layer(
-            node,
-            "rows",
-            "Convolution",
-            &[&planes],
-            &[&resized],
-            vec![kernel],
-            |l| {
-                l.convolution_param = Some(ConvolutionParameter {
-                    num_output: Some(h as u32),
-                    bias_term: Some(false),
-                    kernel_h: Some(h_in as u32),
-                    kernel_w: Some(1),
-                    ..Default::default()
-                })
-            },
-        );
-        let back = if is_identity(&cols) {
-            cx.output_blob(node, 0, out_shape.clone())
-        } else {
-            cx.part(node, "rows_nchw", vec![n, c, h, w_in])
-        };
-        cx.layer(node, "rows_nchw", "Reshape", &[&resized], &[&back], vec![], |l| {
-            l.reshape_param = Some(reshape_param([n as i64, c as i64, h as i64, w_in as i64]))
-        });
-        steps.push(format!("rows {h_in}->{h} as a Convolution over (N*C, 1, H, W)"));
-        cur = back;
-    }
-    if !is_identity(&cols) {
-        let w_in = cols.dim().1;
-        let out = cx.output_blob(node, 0, out_shape);
-        let weights = cols.into_dyn();
-        cx.layer(node, "cols", "InnerProduct", &[&cur], &[&out], vec![weights], |l| {
-            l.inner_product_param = Some(InnerProductParameter {
-                num_output: Some(w as u32),
-                bias_term: Some(false),
-                axis: Some(3),
-                ..Default::default()
-            })
-        });
-        steps.push(format!("columns {w_in}->{w} as an InnerProduct over axis 3"));
-    }
+    let keep = |m: Array2<f32>| (!is_identity(&m)).then_some(m);
+    let steps = linear_map::planes(cx, node, x, keep(rows), keep(cols));
     Mapped::composed(format!(
         "{} as per-axis weight matrices: {} (ONNX's taps, exact for finite inputs)",
         node.op_type(),
@@ -331,7 +274,7 @@ fn spread<T: Copy>(values: &[T], axes: Option<&[i64]>, fill: [T; 4]) -> OpResult
 
 pub fn resize(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
     node.arity(1, 4, Some(1))?;
-    let x = nchw(cx, node, "resize")?;
+    let x = nchw(cx, node, "Convolution and InnerProduct")?;
     // Opset 10: (X, scales), asymmetric coordinates with floor rounding (its
     // only behaviour); from 11: (X, roi, scales, sizes) and the modes.
     let (transform, nearest, scales_at) = if node.opset < 11 {
@@ -432,7 +375,7 @@ pub fn resize(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
 /// 8) or input 1 (9); asymmetric coordinates, floor rounding for nearest.
 pub fn upsample(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
     node.arity(1, 2, Some(1))?;
-    let x = nchw(cx, node, "resize")?;
+    let x = nchw(cx, node, "Convolution and InnerProduct")?;
     let scales = if node.opset >= 9 {
         cx.required_constant(node, 1)?.floats()
     } else {

@@ -1,10 +1,18 @@
 //! Transpose: a Reshape where only axes of size 1 move (the memory is the
 //! same); else Permute in the dialects that have it (SSD's, OpenCV's, NNIE's
-//! (0, 2, 3, 1) only); else refused: BVLC Caffe has no transpose.
+//! (0, 2, 3, 1) only); else, where the batch axis and the trailing axes stay
+//! and only the axes between move (ShuffleNet's channel shuffle, (0, 2, 1,
+//! 3, 4) of `(N, g, C/g, H, W)`), a permutation of the flattened middle
+//! axes: Reshape to `(N, M, S, 1)`, a 1x1 Convolution with one-hot weights,
+//! Reshape to the result (exact for finite inputs); else refused: BVLC
+//! Caffe has no transpose.
 
-use caffe_io::proto::PermuteParameter;
+use caffe_io::proto::{ConvolutionParameter, PermuteParameter};
+use ndarray::ArrayD;
 
 use super::reshape::to_shape;
+use super::reshape_param;
+use crate::cx::Blob;
 use crate::cx::Cx;
 use crate::error::OpResult;
 use crate::node::{normalize_axis, Node};
@@ -34,6 +42,9 @@ pub fn transpose(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
         });
     }
     if !cx.dialect().permute_allowed(&perm) {
+        if let Some(k) = middle_axes(&perm) {
+            return permute_middle(cx, node, &x, &perm, k);
+        }
         refuse!(
             "Transpose {perm:?} of {:?}: the '{}' dialect has no Permute layer{}",
             x.shape,
@@ -51,4 +62,88 @@ pub fn transpose(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
         l.permute_param = Some(PermuteParameter { order })
     });
     Mapped::exact(format!("Permute {perm:?}"))
+}
+
+/// Middle axes above this many would make the one-hot weights too large to
+/// be a reasonable Caffe model (M * M floats).
+const MAX_MIDDLE: usize = 1024;
+
+/// The last moved axis `k` when `perm` keeps axis 0 and every axis after
+/// `k`, moving only axes `1..=k`.
+fn middle_axes(perm: &[usize]) -> Option<usize> {
+    if perm.first() != Some(&0) {
+        return None;
+    }
+    let k = (1..perm.len()).rev().find(|&i| perm[i] != i)?;
+    perm[1..=k].iter().all(|&a| (1..=k).contains(&a)).then_some(k)
+}
+
+fn permute_middle(cx: &mut Cx, node: &Node, x: &Blob, perm: &[usize], k: usize) -> OpResult<Mapped> {
+    let dims = &x.shape;
+    let m: usize = dims[1..=k].iter().product();
+    let s: usize = dims[k + 1..].iter().product();
+    if m > MAX_MIDDLE {
+        refuse!(
+            "Transpose {perm:?} of {dims:?}: a permutation of {m} channels as a 1x1 Convolution would take \
+             {m}x{m} weights; the '{}' dialect has no Permute layer (ssd and opencv have one)",
+            cx.dialect()
+        );
+    }
+    // Output middle index -> input middle index, both row-major.
+    let out_dims: Vec<usize> = perm[1..=k].iter().map(|&a| dims[a]).collect();
+    let mut weights = ArrayD::<f32>::zeros(vec![m, m, 1, 1]);
+    for j in 0..m {
+        let mut rest = j;
+        let mut index = vec![0usize; k + 1];
+        for t in (0..k).rev() {
+            index[perm[1 + t]] = rest % out_dims[t];
+            rest /= out_dims[t];
+        }
+        let i = (1..=k).fold(0, |acc, a| acc * dims[a] + index[a]);
+        weights[[j, i, 0, 0]] = 1.0;
+    }
+    let n = dims[0];
+    let flat = cx.part(node, "flat", vec![n, m, s, 1]);
+    cx.layer(node, "flat", "Reshape", &[x], &[&flat], vec![], |l| {
+        l.reshape_param = Some(reshape_param([n as i64, m as i64, s as i64, 1]))
+    });
+    let mixed = cx.part(node, "permuted", vec![n, m, s, 1]);
+    cx.layer(
+        node,
+        "permuted",
+        "Convolution",
+        &[&flat],
+        &[&mixed],
+        vec![weights],
+        |l| {
+            l.convolution_param = Some(ConvolutionParameter {
+                num_output: Some(m as u32),
+                bias_term: Some(false),
+                kernel_size: vec![1],
+                ..Default::default()
+            })
+        },
+    );
+    let shape: Vec<usize> = perm.iter().map(|&a| dims[a]).collect();
+    let out = cx.output_blob(node, 0, shape.clone());
+    cx.layer(node, "", "Reshape", &[&mixed], &[&out], vec![], |l| {
+        l.reshape_param = Some(reshape_param(shape.iter().map(|&d| d as i64)))
+    });
+    Mapped::composed(format!(
+        "{perm:?} moves only axes 1..={k}: a permutation of {m} channels as a one-hot 1x1 Convolution between Reshapes"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::middle_axes;
+
+    #[test]
+    fn which_orders_permute_middle_axes() {
+        assert_eq!(middle_axes(&[0, 2, 1, 3, 4]), Some(2));
+        assert_eq!(middle_axes(&[0, 3, 1, 2]), Some(3));
+        assert_eq!(middle_axes(&[0, 2, 3, 1]), Some(3));
+        assert_eq!(middle_axes(&[1, 0, 2, 3]), None);
+        assert_eq!(middle_axes(&[0, 1, 2, 3]), None);
+    }
 }
