@@ -253,6 +253,10 @@ const GRID: &[(&str, usize, usize, &[&str])] = &[
     ("layout", 21, 0, &[]),
     // Ties in ONNX's order (first index; TopK lower index first).
     ("argmax", 32, 0, &[]),
+    // Every reduction over any axes.
+    ("reduce", 140, 0, &[]),
+    // Blob-by-blob broadcasts, either side; Pow of constants folded.
+    ("broadcast", 27, 0, &[]),
 ];
 
 /// Families OpenCV cannot run: its Caffe importer has no ArgMax layer.

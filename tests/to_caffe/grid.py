@@ -215,6 +215,51 @@ for k, axis, largest in itertools.product([1, 3], [1, -1], [1, 0]):
     emit(f"topk_k{k}_a{axis}_l{largest}", "argmax", 13, [node, cast], [2, 6, 3, 5], ties=True,
          inits=[const("k", [k])], outputs=("v", "y"))
 
+# Reductions over any axes (Pooling over the axis, or a Convolution of
+# ones), at opsets 13 (ReduceSum's axes an input) and 18 (all of them).
+for op, axes, keep, opset in itertools.product(
+        ["ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum", "ReduceSumSquare", "ReduceL1", "ReduceL2"],
+        [[1], [3], [1, 2], [0, 2, 3], [-1, 1]], [0, 1], [13, 18]):
+    as_input = opset >= 18 or (op == "ReduceSum" and opset >= 13)
+    if as_input:
+        node = helper.make_node(op, ["x", "axes"], ["y"], name="reduce", keepdims=keep)
+        inits = [const("axes", axes)]
+    else:
+        node = helper.make_node(op, ["x"], ["y"], name="reduce", keepdims=keep, axes=axes)
+        inits = []
+    tag = "_".join(map(str, axes)).replace("-", "m")
+    emit(f"{op.lower()}{opset}_a{tag}_k{keep}", "reduce", opset, [node], [2, 3, 4, 5], inits=inits)
+
+# Blob-by-blob broadcasts (no constant operand): SSD's L2 norm spelled out as
+# ssd.pytorch exports it, and each arithmetic op with the broadcast operand
+# on either side.
+l2 = [helper.make_node("Pow", ["x", "two"], ["sq"], name="square"),
+      helper.make_node("ReduceSum", ["sq", "ax1"], ["s"], name="sum", keepdims=1),
+      helper.make_node("Sqrt", ["s"], ["n"], name="norm"),
+      helper.make_node("Add", ["n", "eps"], ["ne"], name="plus_eps"),
+      helper.make_node("Div", ["x", "ne"], ["d"], name="normalize"),
+      helper.make_node("Mul", ["d", "w"], ["y"], name="scale")]
+emit("l2norm_ssd_pytorch", "broadcast", 13, l2, [1, 4, 5, 6],
+     inits=[("two", np.array(2.0, np.float32)), const("ax1", [1]), ("eps", np.array(1e-10, np.float32)),
+            ("w", (rng.uniform(1, 20, (1, 4, 1, 1))).astype(np.float32))])
+for op, shape_axes, left in itertools.product(["Add", "Sub", "Mul", "Div"], [[1], [2, 3], [0, 1, 3]], [0, 1]):
+    reduce = helper.make_node("ReduceMax", ["x"], ["r"], name="reduce", axes=shape_axes, keepdims=1)
+    pos = helper.make_node("Sigmoid", ["r"], ["p"], name="positive")  # keeps Div away from 0
+    ins = ["p", "x"] if left else ["x", "p"]
+    tag = "".join(map(str, shape_axes))
+    emit(f"{op.lower()}_blob_by_r{tag}_{'left' if left else 'right'}", "broadcast", 13,
+         [reduce, pos, helper.make_node(op, ins, ["y"], name="op")], [2, 3, 4, 5])
+both = [helper.make_node("ReduceMean", ["x"], ["a"], name="rows", axes=[1, 3], keepdims=1),
+        helper.make_node("ReduceMean", ["x"], ["b"], name="cols", axes=[1, 2], keepdims=1),
+        helper.make_node("Add", ["a", "b"], ["y"], name="outer")]
+emit("add_both_ways", "broadcast", 13, both, [2, 3, 4, 5])
+bn_pow = [helper.make_node("Add", ["var", "eps"], ["ve"], name="var_eps"),
+          helper.make_node("Pow", ["ve", "half"], ["sd"], name="std"),
+          helper.make_node("Div", ["x", "sd"], ["y"], name="normalize")]
+emit("pow_of_constants_folds", "broadcast", 13, bn_pow, [1, 3, 4, 5],
+     inits=[("var", rng.uniform(0.5, 2, (1, 3, 1, 1)).astype(np.float32)), ("eps", np.array(1e-5, np.float32)),
+            ("half", np.array(0.5, np.float32))])
+
 # Opset forms.
 for opset, axis in itertools.product([11, 13], [1, 2, 3, -1]):
     emit(f"softmax{opset}_axis{axis}", "forms", opset, [helper.make_node("Softmax", ["x"], ["y"], name="softmax", axis=axis)], [2, 3, 4, 5])

@@ -1,7 +1,8 @@
 //! Seeded synthetic weights, for users without a trained model and for
 //! benchmarks: weights are Gaussian with std sqrt(2 / fan_in) (He; fan_in is
 //! Caffe's `count / shape[0]`, as its fillers compute it), biases N(0, 0.05),
-//! BatchNorm statistics plausible (variance positive, moving-average factor 1),
+//! BatchNorm statistics plausible (variance positive, moving-average factor 1;
+//! PSPNet's BN likewise),
 //! Scale near 1 and PReLU slopes 0.25. The same seed gives the same weights.
 
 use ndarray::ArrayD;
@@ -9,7 +10,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal, Uniform};
 
-use crate::ops::{BatchNormParams, Neuron, ScaleParams};
+use crate::ops::{BatchNormParams, ForkBatchNorm, Neuron, ScaleParams};
 use crate::registry::Op;
 use crate::Net;
 
@@ -77,7 +78,16 @@ fn fill(param: &mut ArrayD<f32>, op: &Op, index: usize, rng: &mut StdRng) {
         param.iter_mut().for_each(|v| *v = normal.sample(rng));
     };
     let batch_norm = op.is::<BatchNormParams>();
+    // PSPNet's BN: slope, bias, mean, variance (positive, as a trained
+    // net's; a negative one would make sqrt(var + eps) NaN).
+    let psp_bn = matches!(op.downcast_ref(), Some(ForkBatchNorm::PspNet { .. }));
     match index {
+        0 if psp_bn => gaussian(param, 1.0, 0.05, rng),
+        2 if psp_bn => gaussian(param, 0.0, 0.1, rng),
+        3 if psp_bn => {
+            let uniform = Uniform::new(0.5f32, 1.5).expect("valid range");
+            param.iter_mut().for_each(|v| *v = uniform.sample(rng));
+        }
         0 if batch_norm => gaussian(param, 0.0, 0.1, rng),
         1 if batch_norm => {
             let uniform = Uniform::new(0.5f32, 1.5).expect("valid range");

@@ -34,6 +34,14 @@ impl Const {
     }
 
     /// The values as f32 (integers converted).
+    pub fn into_f32(self) -> ArrayD<f32> {
+        match self {
+            Const::F32(a) => a,
+            Const::I64(a) => a.mapv(|v| v as f32),
+        }
+    }
+
+    /// The values as f32 (a copy).
     pub fn to_f32(&self) -> ArrayD<f32> {
         match self {
             Const::F32(a) => a.clone(),

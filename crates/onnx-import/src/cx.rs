@@ -60,8 +60,8 @@ pub struct Cx {
     pub(crate) node_layers: Vec<String>,
     /// Layers renamed after the graph output they make: (old, new).
     pub(crate) renamed_layers: Vec<(String, String)>,
-    /// The tensors some node or the graph's outputs read.
-    pub(crate) read: HashSet<String>,
+    /// How many node inputs and graph outputs read each tensor.
+    pub(crate) uses: HashMap<String, usize>,
 }
 
 impl Cx {
@@ -77,7 +77,7 @@ impl Cx {
             expected: Vec::new(),
             node_layers: Vec::new(),
             renamed_layers: Vec::new(),
-            read: HashSet::new(),
+            uses: HashMap::new(),
         }
     }
 
@@ -86,7 +86,7 @@ impl Cx {
     pub fn output_read(&self, node: &Node, i: usize) -> bool {
         node.outputs()
             .get(i)
-            .is_some_and(|n| !n.is_empty() && self.read.contains(n))
+            .is_some_and(|n| !n.is_empty() && self.uses.get(n).is_some_and(|&u| u > 0))
     }
 
     /// The dialect the net is written for.
@@ -135,6 +135,21 @@ impl Cx {
                 node.inputs()[i]
             ))),
         }
+    }
+
+    /// Input `i` as an owned constant: moved out when this node is its only
+    /// reader (a layer's weights: no copy), else a copy.
+    pub fn take_constant(&mut self, node: &Node, i: usize) -> OpResult<Option<Const>> {
+        if self.constant(node, i)?.is_none() {
+            return Ok(None);
+        }
+        let name = &node.inputs()[i];
+        if self.uses.get(name).copied().unwrap_or(0) <= 1 {
+            if let Some(Value::Const(c)) = self.values.remove(name) {
+                return Ok(Some(c));
+            }
+        }
+        Ok(self.constant(node, i)?.cloned())
     }
 
     /// Input `i` as a constant that must be there.

@@ -31,6 +31,11 @@ const FOLDABLE: &[&str] = &[
     "Div",
     "Neg",
     "Sqrt",
+    "Reciprocal",
+    "Exp",
+    "Log",
+    "Abs",
+    "Pow",
     "Floor",
     "Ceil",
     "Min",
@@ -287,9 +292,25 @@ fn fold(node: &Node, c: &[Option<&Const>]) -> OpResult<Vec<Const>> {
             Const::F32(a) => Const::F32(a.mapv(|v| -v)),
             Const::I64(a) => Const::I64(a.mapv(|v| -v)),
         }),
-        "Sqrt" | "Floor" | "Ceil" => {
+        "Abs" => one(match req(c, 0)? {
+            Const::F32(a) => Const::F32(a.mapv(f32::abs)),
+            Const::I64(a) => Const::I64(a.mapv(i64::wrapping_abs)),
+        }),
+        // Float powers only (the shape arithmetic folding serves is integer
+        // Add/Mul/Div; an integer Pow is left to the mapping, which refuses).
+        "Pow" => {
+            let (x, y) = (req(c, 0)?, req(c, 1)?);
+            if !x.is_float() {
+                return Err(OpError::Refuse("an integer Pow of constants is not folded".into()));
+            }
+            one(binary("Pow", x, y)?)
+        }
+        "Sqrt" | "Reciprocal" | "Exp" | "Log" | "Floor" | "Ceil" => {
             let f: fn(f32) -> f32 = match node.op_type() {
                 "Sqrt" => f32::sqrt,
+                "Reciprocal" => f32::recip,
+                "Exp" => f32::exp,
+                "Log" => f32::ln,
                 "Floor" => f32::floor,
                 _ => f32::ceil,
             };
@@ -407,6 +428,7 @@ fn binary(op: &str, a: &Const, b: &Const) -> OpResult<Const> {
             "Sub" => |x, y| x - y,
             "Mul" => |x, y| x * y,
             "Div" => |x, y| x / y,
+            "Pow" => f32::powf,
             "Min" => f32::min,
             "Max" => f32::max,
             _ => |x, y| (x == y) as i32 as f32,

@@ -137,12 +137,15 @@ pub fn import(model: &ModelProto, options: &ImportOptions) -> Result<Imported> {
     let mut names: Vec<String> = graph.input.iter().map(|i| i.name().to_string()).collect();
     names.extend(graph.node.iter().flat_map(|n| n.output.iter().cloned()));
     let mut cx = Cx::new(options.dialect, names);
-    cx.read = graph
+    for name in graph
         .node
         .iter()
-        .flat_map(|n| n.input.iter().cloned())
-        .chain(graph.output.iter().map(|o| o.name().to_string()))
-        .collect();
+        .flat_map(|n| n.input.iter())
+        .map(String::as_str)
+        .chain(graph.output.iter().map(|o| o.name()))
+    {
+        *cx.uses.entry(name.to_string()).or_default() += 1;
+    }
 
     for init in &graph.initializer {
         let c = constant::from_tensor(init)

@@ -3,14 +3,18 @@
 //! a constant that broadcasts along some axes: Scale with that constant as
 //! its blob (bias_term with ones for Add/Sub: `x * 1 + b` is `x + b`
 //! exactly); Mul by a blob of shape (N, C, 1, 1) (SE blocks): Scale with
-//! two bottoms. Division by a constant is multiplication by its reciprocal
-//! (within one rounding of ONNX's quotient; the note says so).
+//! two bottoms. Any other broadcast between two blobs (SSD's L2 norm of
+//! shape (N, 1, H, W), Add where the dialect has no Bias): each operand
+//! copied to the broadcast shape by 1x1 Convolutions of ones, then Eltwise.
+//! Division is multiplication by the reciprocal (within one rounding of
+//! ONNX's quotient; the note says so).
 
 use caffe_io::proto::{eltwise_parameter::EltwiseOp, BiasParameter, ScaleParameter};
 use ndarray::{ArrayD, IxDyn};
 
 use super::activation::{power, Power};
 use super::clip::eltwise;
+use super::linear_map;
 use crate::constant::Const;
 use crate::cx::{Blob, Cx, Value};
 use crate::dialect::Dialect;
@@ -93,31 +97,73 @@ fn binary(cx: &mut Cx, node: &Node, op: Op) -> OpResult<Mapped> {
     }
 }
 
+/// Two blobs of one shape: Eltwise (Div as x * (1 / y)).
+fn same_shape(cx: &mut Cx, node: &Node, op: Op, x: &Blob, y: &Blob) -> OpResult<Mapped> {
+    let out = cx.output_blob(node, 0, x.shape.clone());
+    match op {
+        Op::Add => {
+            eltwise(cx, node, "", EltwiseOp::Sum, &[x, y], vec![], &out);
+            Mapped::exact("Eltwise SUM")
+        }
+        Op::Sub => {
+            eltwise(cx, node, "", EltwiseOp::Sum, &[x, y], vec![1.0, -1.0], &out);
+            Mapped::exact("Eltwise SUM with coeff (1, -1)")
+        }
+        Op::Mul => {
+            eltwise(cx, node, "", EltwiseOp::Prod, &[x, y], vec![], &out);
+            Mapped::exact("Eltwise PROD")
+        }
+        Op::Div => {
+            let r = cx.part(node, "reciprocal", y.shape.clone());
+            power(cx, node, "reciprocal", y, &r, Power::pow(-1.0));
+            eltwise(cx, node, "", EltwiseOp::Prod, &[x, &r], vec![], &out);
+            Mapped::composed("x * (1 / y): Power (power -1) then Eltwise PROD, within one rounding of x / y")
+        }
+    }
+}
+
+/// `b` broadcast to `shape`: a Reshape to its rank (leading 1s), then, per
+/// axis where `b` has 1, a copy along it (a 1x1 Convolution with weights of
+/// ones, `linear_map::along`: each output is 1 x the input).
+fn expand(cx: &mut Cx, node: &Node, b: &Blob, shape: &[usize], part: &str) -> OpResult<Blob> {
+    let mut cur = b.clone();
+    if cur.rank() < shape.len() {
+        let mut padded = vec![1; shape.len() - cur.rank()];
+        padded.extend_from_slice(&cur.shape);
+        let r = cx.part(node, &format!("{part}_rank"), padded.clone());
+        cx.layer(node, &format!("{part}_rank"), "Reshape", &[&cur], &[&r], vec![], |l| {
+            l.reshape_param = Some(super::reshape_param(padded.iter().map(|&d| d as i64)))
+        });
+        cur = r;
+    }
+    for (axis, &len) in shape.iter().enumerate() {
+        if cur.shape[axis] == 1 && len > 1 {
+            let ones = ndarray::Array2::ones((len, 1));
+            cur = linear_map::along(cx, node, &cur, axis, ones, &format!("{part}_axis{axis}"), None)?;
+        }
+    }
+    Ok(cur)
+}
+
+/// Both operands copied to the broadcast shape, then Eltwise.
+fn expanded(cx: &mut Cx, node: &Node, op: Op, x: &Blob, y: &Blob, shape: &[usize]) -> OpResult<Mapped> {
+    let x = expand(cx, node, x, shape, "a")?;
+    let y = expand(cx, node, y, shape, "b")?;
+    let m = same_shape(cx, node, op, &x, &y)?;
+    Mapped::composed(format!(
+        "the operands copied to the broadcast shape {shape:?} (1x1 Convolutions of ones), then {}",
+        m.note
+    ))
+}
+
 fn two_blobs(cx: &mut Cx, node: &Node, op: Op, x: &Blob, y: &Blob) -> OpResult<Mapped> {
     if x.shape == y.shape {
-        let out = cx.output_blob(node, 0, x.shape.clone());
-        return match op {
-            Op::Add => {
-                eltwise(cx, node, "", EltwiseOp::Sum, &[x, y], vec![], &out);
-                Mapped::exact("Eltwise SUM")
-            }
-            Op::Sub => {
-                eltwise(cx, node, "", EltwiseOp::Sum, &[x, y], vec![1.0, -1.0], &out);
-                Mapped::exact("Eltwise SUM with coeff (1, -1)")
-            }
-            Op::Mul => {
-                eltwise(cx, node, "", EltwiseOp::Prod, &[x, y], vec![], &out);
-                Mapped::exact("Eltwise PROD")
-            }
-            Op::Div => {
-                let r = cx.part(node, "reciprocal", y.shape.clone());
-                power(cx, node, "reciprocal", y, &r, Power::pow(-1.0));
-                eltwise(cx, node, "", EltwiseOp::Prod, &[x, &r], vec![], &out);
-                Mapped::composed("x * (1 / y): Power (power -1) then Eltwise PROD, within one rounding of x / y")
-            }
-        };
+        return same_shape(cx, node, op, x, y);
     }
-    // One operand broadcasts along trailing axes of the other.
+    let out_shape = broadcast_shape(&x.shape, &y.shape)?;
+    // One operand broadcasts along trailing axes of the other: Scale/Bias
+    // with a second bottom, where they apply; else both copied to the
+    // broadcast shape.
     let (big, small) = if varying_range(&x.shape, &y.shape).is_some()
         && x.shape.iter().product::<usize>() >= y.shape.iter().product()
     {
@@ -126,39 +172,15 @@ fn two_blobs(cx: &mut Cx, node: &Node, op: Op, x: &Blob, y: &Blob) -> OpResult<M
         (y, x)
     };
     let Some((i, j)) = varying_range(&big.shape, &small.shape) else {
-        refuse!(
-            "the blob shapes {:?} and {:?} broadcast both ways; Caffe has no such layer",
-            x.shape,
-            y.shape
-        );
+        return expanded(cx, node, op, x, y, &out_shape);
     };
-    let out_shape = broadcast_shape(&x.shape, &y.shape)?;
-    if out_shape != big.shape {
-        refuse!(
-            "the blob shapes {:?} and {:?} broadcast to a larger shape",
-            x.shape,
-            y.shape
-        );
-    }
     let swapped = !std::ptr::eq(big, x);
-    if swapped && (op == Op::Div || op == Op::Sub) {
-        refuse!(
-            "the broadcast operand is on the left of {} ({:?} by {:?}); Caffe's Scale/Bias broadcast the second bottom",
-            node.op_type(),
-            x.shape,
-            y.shape
-        );
-    }
-    if (op == Op::Add || op == Op::Sub) && !matches!(cx.dialect(), Dialect::Bvlc | Dialect::Ssd) {
-        {
-            refuse!(
-                "adding a blob of shape {:?} broadcast over {:?} needs Caffe's Bias layer, which OpenCV's importer (and \
-                 so the '{}' dialect) lacks; the 'bvlc' and 'ssd' dialects have it",
-                small.shape,
-                big.shape,
-                cx.dialect()
-            );
-        }
+    let no_bias = (op == Op::Add || op == Op::Sub) && !matches!(cx.dialect(), Dialect::Bvlc | Dialect::Ssd);
+    // A blob cannot broadcast inside the range (a Reshape keeps its count).
+    let inside: usize = big.shape[i..j].iter().product();
+    let fits = small.shape.iter().product::<usize>() == inside;
+    if !fits || out_shape != big.shape || (swapped && (op == Op::Div || op == Op::Sub)) || no_bias {
+        return expanded(cx, node, op, x, y, &out_shape);
     }
     // The small operand as a blob of shape big[i..j].
     let small_shape = big.shape[i..j].to_vec();

@@ -67,16 +67,14 @@ fn conv_param(num_output: usize, a: &ConvAttrs, pads: [usize; 2], bias: bool) ->
 }
 
 /// The weight (and bias) as constants with their shapes checked.
-fn weights(cx: &Cx, node: &Node, rank: usize) -> OpResult<(ArrayD<f32>, Option<ArrayD<f32>>)> {
+fn weights(cx: &mut Cx, node: &Node, rank: usize) -> OpResult<(ArrayD<f32>, Option<ArrayD<f32>>)> {
     let w = cx.required_constant(node, 1)?;
     if !w.is_float() || w.shape().len() != rank {
         invalid!("the weight must be a float tensor of rank {rank}, not {:?}", w.shape());
     }
-    let b = match cx.constant(node, 2)? {
-        Some(b) if b.len() == b.shape().iter().product::<usize>() => Some(b.to_f32()),
-        Some(_) | None => None,
-    };
-    Ok((w.to_f32(), b))
+    let w = cx.take_constant(node, 1)?.expect("checked above").into_f32();
+    let b = cx.take_constant(node, 2)?.map(crate::Const::into_f32);
+    Ok((w, b))
 }
 
 /// Conv: Convolution, cropped where the pads are asymmetric.

@@ -57,7 +57,8 @@ pub fn gemm(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
     if b.shape().len() != 2 {
         invalid!("Gemm's B has shape {:?}", b.shape());
     }
-    let b = b.to_f32().into_dimensionality::<Ix2>().expect("rank 2");
+    let b = cx.take_constant(node, 1)?.expect("checked above").into_f32();
+    let b = b.into_dimensionality::<Ix2>().expect("rank 2");
     let trans_b = node.int("transB", 0)? != 0;
     let w = if trans_b {
         b
@@ -121,7 +122,8 @@ pub fn matmul(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
             x.shape[x.rank() - 1]
         );
     }
-    let w = b.to_f32().into_dimensionality::<Ix2>().expect("rank 2");
+    let w = cx.take_constant(node, 1)?.expect("checked above").into_f32();
+    let w = w.into_dimensionality::<Ix2>().expect("rank 2");
     let w = w.reversed_axes().as_standard_layout().into_owned().into_dyn();
     inner_product(cx, node, &x, x.rank() - 1, w, None);
     Mapped::exact(format!("InnerProduct on axis {} (weight: B transposed)", x.rank() - 1))

@@ -81,6 +81,11 @@ pub(crate) fn register(r: &mut OnnxOpRegister) {
     r.insert("Pad", pad::pad);
     r.insert("ReduceMean", reduce::reduce_mean);
     r.insert("ReduceMax", reduce::reduce_max);
+    r.insert("ReduceMin", reduce::reduce_min);
+    r.insert("ReduceSum", reduce::reduce_sum);
+    r.insert("ReduceSumSquare", reduce::reduce_sum_square);
+    r.insert("ReduceL1", reduce::reduce_l1);
+    r.insert("ReduceL2", reduce::reduce_l2);
     r.insert("Transpose", transpose::transpose);
     r.insert("ArgMax", argmax::argmax);
     r.insert("ArgMin", argmax::argmin);
