@@ -55,36 +55,21 @@ fn run_case(dir: &Path, json: &Value, dialect: Dialect) -> Result<f64, ImportErr
     Ok(worst)
 }
 
-/// The cases the default dialect refuses, with a part of the reason.
-const REFUSED_IN_CAFFE1: &[(&str, &str)] = &[("avgpool_exclude_pad", "count_include_pad 0")];
-
+/// Every case of `fixtures/onnx-cases` converts in the default dialect
+/// (those its README says may be refused too: each now has an exact form)
+/// and matches onnxruntime in tract.
 #[test]
 fn onnx_cases_match_onnxruntime() {
     let mut failures = Vec::new();
     for (case, dir, json) in onnx_cases() {
-        let may_refuse = json["class"] == "may-refuse";
         match run_case(&dir, &json, Dialect::Caffe1) {
             Ok(rel) => {
                 eprintln!("{case:28} rel {rel:.2e}");
                 if rel > DEFAULT_TOLERANCE {
                     failures.push(format!("{case}: rel {rel:.2e}"));
                 }
-                if REFUSED_IN_CAFFE1.iter().any(|(c, _)| *c == case) {
-                    failures.push(format!("{case}: converted, but listed as refused"));
-                }
             }
-            Err(e) => {
-                let message = e.to_string();
-                eprintln!("{case:28} refused: {message}");
-                let expected = REFUSED_IN_CAFFE1.iter().find(|(c, _)| *c == case);
-                let ops = json["ops"].as_array().unwrap();
-                let names_op = ops
-                    .iter()
-                    .any(|op| message.contains(&format!("({})", op.as_str().unwrap())));
-                if !may_refuse || expected.is_none_or(|(_, why)| !message.contains(why)) || !names_op {
-                    failures.push(format!("{case}: {message}"));
-                }
-            }
+            Err(e) => failures.push(format!("{case}: {e}")),
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -212,12 +197,20 @@ fn cli_writes_both_files_or_none() {
     // The written pair loads as any Caffe model does.
     Net::load_with_weights(&p, &w).unwrap();
 
-    let (_, refused, _) = onnx_cases().into_iter().find(|c| c.0 == "avgpool_exclude_pad").unwrap();
+    // A model with no exact Caffe form: Erf (GELU's), which no Caffe layer computes.
+    let refused = out.path().join("erf.onnx");
+    let mut g = netsurgeon::onnx_export::GraphBuilder::new("g");
+    g.add_input("x", &netsurgeon::onnx_export::builder::dims(&[1, 3, 4, 4]))
+        .unwrap();
+    g.add_node("Erf", "gelu_erf", &["x"], &["y"], vec![]).unwrap();
+    g.add_output("y", None).unwrap();
+    let model = g.into_model(&netsurgeon::onnx_export::ModelOptions::default()).unwrap();
+    netsurgeon::onnx_export::write_model(&refused, &model, &Default::default()).unwrap();
     let (p2, w2) = (out.path().join("r.prototxt"), out.path().join("r.caffemodel"));
     let assert = Command::cargo_bin("netsurgeon")
         .unwrap()
         .arg("to-caffe")
-        .arg(refused.join("model.onnx"))
+        .arg(&refused)
         .args([
             "--out-prototxt",
             p2.to_str().unwrap(),
@@ -228,7 +221,7 @@ fn cli_writes_both_files_or_none() {
         .code(1);
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
     assert!(
-        stderr.contains("(AveragePool)") && stderr.contains("nothing was written"),
+        stderr.contains("'gelu_erf' (Erf)") && stderr.contains("nothing was written"),
         "{stderr}"
     );
     assert!(!p2.exists() && !w2.exists());
@@ -239,11 +232,10 @@ fn cli_writes_both_files_or_none() {
 /// refuses more (or converts what has no exact form) fails here.
 const GRID: &[(&str, usize, usize, &[&str])] = &[
     ("conv", 128, 0, &[]),
-    // output_padding past the end pad: rows Caffe's Deconvolution never computes.
-    ("deconv", 96, 24, &["output_padding"]),
-    // count_include_pad 0 with windows over the padding, or end pads larger
-    // than the begin pads that Caffe's divisor cannot count.
-    ("pool", 172, 68, &["divides by"]),
+    // Every one (output_padding past the end pad: the kernel grows by zero taps).
+    ("deconv", 120, 0, &[]),
+    // Every window ONNX defines (divisors that differ from Caffe's rescaled).
+    ("pool", 240, 0, &[]),
     // Nearest: replication as a Deconvolution, the other modes as weight matrices.
     ("resize", 87, 0, &[]),
     // Linear and cubic: refused only for a ROI crop and antialiased downscaling.

@@ -4,7 +4,9 @@ seeded weights (`synth-weights`) and exported (`convert`); that ONNX model is
 brought back with `netsurgeon to-caffe --no-check` (the caffe1 dialect, else
 the first of opencv, ssd that converts it); onnxruntime runs the ONNX model
 and OpenCV's Caffe importer runs the Caffe model written, on the same seeded
-input, and every graph output must agree within 1e-4 x max|onnxruntime|.
+input, and every graph output (and the logits before a final Softmax, which
+seeded weights can make nearly one-hot) must agree within
+1e-4 x max|onnxruntime|.
 Both engines are independent of netsurgeon.
 
 Usage: to_caffe_zoo.py [MODEL ...] --netsurgeon BIN [--json OUT.json] [--work-dir DIR]
@@ -66,13 +68,23 @@ def check(model, args, work):
     initializers = {t.name for t in onnx_model.graph.initializer}
     graph_inputs = [i.name for i in onnx_model.graph.input if i.name not in initializers]
     outputs = [o.name for o in onnx_model.graph.output]
+    # A softmax output of seeded weights can be nearly one-hot; its input
+    # (the logits) is compared too, where the Caffe net has it as a blob.
+    producers = {o: n for n in onnx_model.graph.node for o in n.output}
+    logits = [producers[o].input[0] for o in outputs if o in producers and producers[o].op_type == "Softmax"]
     rng = np.random.RandomState(1)
     std = cfg.get("input_std", 1.0)
     feeds = {n: (std * rng.standard_normal(shapes[n])).astype(np.float32) for n in graph_inputs if n in shapes}
     so = ort.SessionOptions()
     so.log_severity_level = 3
     session = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
-    reference = dict(zip(outputs, session.run(outputs, feeds)))
+    wanted = outputs + [t for t in logits if t not in outputs]
+    if logits:
+        model = onnx.load(onnx_path)
+        known = {o.name for o in model.graph.output}
+        model.graph.output.extend(onnx.helper.make_empty_tensor_value_info(t) for t in logits if t not in known)
+        session = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    reference = dict(zip(wanted, session.run(wanted, feeds)))
 
     prototxt = os.path.join(work, "back.prototxt")
     caffemodel = os.path.join(work, "back.caffemodel")
@@ -93,6 +105,14 @@ def check(model, args, work):
         row.update(status="refused", note=" | ".join(reasons))
         return row
 
+    # OpenCV gives a layer's outputs by the layer's name: the last writer of
+    # each blob compared.
+    _, back_layers, _ = read_net(prototxt)
+    writer = {}
+    for layer in back_layers:
+        for top in layer.tops:
+            writer[top] = layer.name
+    compared = outputs + [t for t in logits if t in writer and t not in outputs]
     try:
         net = cv2.dnn.readNetFromCaffe(prototxt, caffemodel)
         net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
@@ -101,13 +121,14 @@ def check(model, args, work):
             net.enableWinograd(False)
         for name, value in feeds.items():
             net.setInput(value, name)
-        got = net.forward(outputs)
+        got = net.forward([writer.get(t, t) if t not in outputs else t for t in compared])
     except Exception as e:  # noqa: BLE001 - OpenCV raises cv2.error and others
         lines = [l for l in str(e).splitlines() if l.strip()]
         row.update(status="opencv-cannot", note=(lines[-1] if lines else str(e))[:300])
         return row
     worst, off = 0.0, []
-    for name, value in zip(outputs, got):
+    row["compared"] = compared
+    for name, value in zip(compared, got):
         ref = reference[name]
         value = np.asarray(value)
         if value.size != ref.size:

@@ -159,11 +159,13 @@ pub fn conv(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
 
 /// ConvTranspose: Deconvolution with the largest symmetric pad inside both
 /// of ONNX's, cropped to ONNX's output (pads, output_padding, output_shape).
+/// Rows that output_padding adds past the last input's reach hold the bias
+/// alone: the kernel grows by taps of zeros so that Caffe computes them.
 pub fn conv_transpose(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
     node.arity(2, 3, Some(1))?;
     let x = nchw(cx, node, "Deconvolution")?;
-    let (w, b) = weights(cx, node, 4)?;
-    let a = attrs(node, w.shape())?;
+    let (mut w, b) = weights(cx, node, 4)?;
+    let mut a = attrs(node, w.shape())?;
     let (c, mg) = (w.shape()[0], w.shape()[1]);
     if c != x.shape[1] || c % a.group != 0 {
         invalid!(
@@ -184,10 +186,11 @@ pub fn conv_transpose(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
     let mut crops = Vec::new();
     let mut full = vec![x.shape[0], m, 0, 0];
     let mut onnx_pads = Vec::new();
+    let mut extended = [0usize; 2];
     for i in 0..2 {
         let (h, k, s, d) = (x.shape[2 + i], a.kernel[i], a.strides[i], a.dilations[i]);
         let op = usize::try_from(output_padding[i]).map_err(|_| OpError::Invalid("negative output_padding".into()))?;
-        let extent = (h - 1) * s + d * (k - 1) + 1;
+        let mut extent = (h - 1) * s + d * (k - 1) + 1;
         // The rows [begin, begin + out) of the unpadded output.
         let (begin, out) = if let Some(shape) = node.ints("output_shape") {
             let want = *shape
@@ -230,12 +233,23 @@ pub fn conv_transpose(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
         };
         onnx_pads.push((begin, extent + op - begin - out));
         if begin + out > extent {
-            refuse!(
-                "output_padding {op} on axis {} extends the output {} row(s) past the last one Caffe's \
-                 Deconvolution computes (its pads are symmetric and never negative)",
-                2 + i,
-                begin + out - extent
-            );
+            // Rows past the last input's reach (output_padding): ONNX gives
+            // them the bias alone. Caffe computes them when the kernel has
+            // that many more taps, all zero.
+            let taps = (begin + out - extent).div_ceil(d);
+            let mut shape = w.shape().to_vec();
+            shape[2 + i] += taps;
+            let mut grown = ArrayD::<f32>::zeros(shape);
+            grown
+                .slice_each_axis_mut(|ax| {
+                    let end = if ax.axis.index() == 2 + i { k } else { ax.len };
+                    ndarray::Slice::from(0..end)
+                })
+                .assign(&w);
+            w = grown;
+            a.kernel[i] += taps;
+            extended[i] = taps;
+            extent += taps * d;
         }
         let p = begin.min(extent - begin - out);
         caffe_pads[i] = p;
@@ -250,11 +264,18 @@ pub fn conv_transpose(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
         l.convolution_param = Some(param)
     });
     let cropped = crop_to_output(cx, node, top, &crops);
+    let grown = if extended != [0, 0] {
+        format!(", the kernel grown by {extended:?} taps of zeros for the rows output_padding adds")
+    } else {
+        String::new()
+    };
     if cropped {
         Mapped::composed(format!(
             "Deconvolution with symmetric pads {caffe_pads:?}, then Slice crops to ONNX's output \
-             (pads/output_padding as begin/end {onnx_pads:?})"
+             (pads/output_padding as begin/end {onnx_pads:?}){grown}"
         ))
+    } else if !grown.is_empty() {
+        Mapped::composed(format!("Deconvolution{grown}"))
     } else {
         Mapped::exact("Deconvolution")
     }

@@ -4,10 +4,11 @@
 //! ceil_mode, and pads each side on its own. Per axis the importer looks for
 //! the Caffe pad whose windows, after dropping `offset` leading ones and
 //! the trailing extras (a Slice crop), are ONNX's windows one for one: the
-//! same input rows and, for AVE, the same divisor (Caffe's divisor counts
+//! same input rows. For AVE the divisors may still differ (Caffe's counts
 //! the padding inside [-pad, H + pad), ONNX's count_include_pad 1 inside its
-//! own pads, count_include_pad 0 none). Exact, or refused with the window
-//! that differs.
+//! own pads, count_include_pad 0 none): a Scale by Caffe's divisor over
+//! ONNX's, a constant per output position, then gives ONNX's mean. Exact,
+//! or refused with the window whose rows differ.
 
 use caffe_io::proto::{pooling_parameter::PoolMethod, PoolingParameter};
 
@@ -75,16 +76,21 @@ fn caffe_windows(h: usize, k: usize, s: usize, p: usize, kind: Kind) -> Vec<(i64
         .collect()
 }
 
-/// The Caffe pad and the (offset, count) of ONNX's windows among Caffe's,
-/// or why there is none.
-fn solve_axis(
-    h: usize,
-    k: usize,
-    s: usize,
-    pads: (usize, usize),
-    ceil: bool,
-    kind: Kind,
-) -> Result<(usize, usize, usize), String> {
+/// Where Caffe's windows on one axis are ONNX's: its pad, the (offset,
+/// count) of ONNX's windows among Caffe's, and per output window the ratio
+/// of Caffe's divisor to ONNX's (1 for MAX; for AVE, where they differ, the
+/// mean is rescaled by it).
+#[derive(Debug, Clone, PartialEq)]
+struct AxisPlan {
+    pad: usize,
+    offset: usize,
+    count: usize,
+    rescale: Vec<f64>,
+}
+
+/// The Caffe pad whose windows, from some offset, read the rows ONNX's
+/// read (the divisors may differ: see [`AxisPlan`]), or why there is none.
+fn solve_axis(h: usize, k: usize, s: usize, pads: (usize, usize), ceil: bool, kind: Kind) -> Result<AxisPlan, String> {
     let want = onnx_windows(h, k, s, pads.0, pads.1, ceil, kind);
     if want.is_empty() {
         return Err("the pooling has no output window".into());
@@ -107,18 +113,33 @@ fn solve_axis(
             );
             continue;
         }
-        match want.iter().zip(&got[offset..]).position(|(w, g)| w != g) {
-            None => return Ok((p, offset, want.len())),
+        let got = &got[offset..offset + want.len()];
+        match want.iter().zip(got).position(|(w, g)| (w.0, w.1) != (g.0, g.1)) {
+            None => {
+                let rescale = want
+                    .iter()
+                    .zip(got)
+                    .map(|(w, g)| {
+                        if kind == Kind::Max {
+                            1.0
+                        } else {
+                            g.2 as f64 / w.2 as f64
+                        }
+                    })
+                    .collect();
+                return Ok(AxisPlan {
+                    pad: p,
+                    offset,
+                    count: want.len(),
+                    rescale,
+                });
+            }
             Some(o) => {
-                let (w, g) = (want[o], got[offset + o]);
-                last = if w.0 == g.0 && w.1 == g.1 {
-                    format!("window {o} divides by {} in ONNX, {} in Caffe (pad {p})", w.2, g.2)
-                } else {
-                    format!(
-                        "window {o} reads rows {}..{} in ONNX, {}..{} in Caffe (pad {p})",
-                        w.0, w.1, g.0, g.1
-                    )
-                }
+                let (w, g) = (want[o], got[o]);
+                last = format!(
+                    "window {o} reads rows {}..{} in ONNX, {}..{} in Caffe (pad {p})",
+                    w.0, w.1, g.0, g.1
+                )
             }
         }
     }
@@ -187,9 +208,10 @@ fn pool(cx: &mut Cx, node: &Node, kind: Kind) -> OpResult<Mapped> {
     }
     let mut caffe_pads = [0usize; 2];
     let mut crops = Vec::new();
+    let mut rescale = Vec::new();
     let mut full = vec![x.shape[0], x.shape[1], 0, 0];
     for i in 0..2 {
-        let (p, offset, n) = solve_axis(x.shape[2 + i], kernel[i], strides[i], pads[i], ceil, kind).map_err(|why| {
+        let plan = solve_axis(x.shape[2 + i], kernel[i], strides[i], pads[i], ceil, kind).map_err(|why| {
             crate::OpError::Refuse(format!(
                 "no Caffe Pooling computes these windows on axis {} (kernel {}, stride {}, pads {:?}, ceil_mode {}{}): {why}",
                 2 + i,
@@ -203,21 +225,58 @@ fn pool(cx: &mut Cx, node: &Node, kind: Kind) -> OpResult<Mapped> {
                 }
             ))
         })?;
-        caffe_pads[i] = p;
-        full[2 + i] = caffe_windows(x.shape[2 + i], kernel[i], strides[i], p, kind).len();
-        crops.push((2 + i, offset, n));
+        caffe_pads[i] = plan.pad;
+        full[2 + i] = caffe_windows(x.shape[2 + i], kernel[i], strides[i], plan.pad, kind).len();
+        crops.push((2 + i, plan.offset, plan.count));
+        rescale.push(plan.rescale);
     }
-    let top = main_top(cx, node, full, &crops);
-    let param = pooling_param(kind, kernel, strides, caffe_pads);
-    cx.layer(node, "", "Pooling", &[&x], &[&top], vec![], |l| {
-        l.pooling_param = Some(param)
-    });
-    let cropped = crop_to_output(cx, node, top, &crops);
     let merged = if extra.is_some() {
         ", the zero Pad before taken into its pads"
     } else {
         ""
     };
+    let param = pooling_param(kind, kernel, strides, caffe_pads);
+    if rescale.iter().flatten().any(|&r| r != 1.0) {
+        // Caffe's mean divides by its own count; a Scale by Caffe's count
+        // over ONNX's, per output position, gives ONNX's mean.
+        let pooled = cx.part(node, "pooled", full);
+        cx.layer(node, "", "Pooling", &[&x], &[&pooled], vec![], |l| {
+            l.pooling_param = Some(param)
+        });
+        let mut cur = pooled;
+        for &(axis, start, len) in &crops {
+            cur = cx.slice(node, &format!("crop_axis{axis}"), &cur, axis, start, len, None);
+        }
+        let factors = ndarray::Array2::from_shape_fn((rescale[0].len(), rescale[1].len()), |(i, j)| {
+            (rescale[0][i] * rescale[1][j]) as f32
+        });
+        let out = cx.output_blob(node, 0, cur.shape.clone());
+        cx.layer(
+            node,
+            "divisor",
+            "Scale",
+            &[&cur],
+            &[&out],
+            vec![factors.into_dyn()],
+            |l| {
+                l.scale_param = Some(caffe_io::proto::ScaleParameter {
+                    axis: Some(2),
+                    num_axes: Some(2),
+                    ..Default::default()
+                })
+            },
+        );
+        return Mapped::composed(format!(
+            "Pooling (Caffe's ceil rule) with pads {caffe_pads:?}, Slice crops to ONNX's windows, then a Scale by \
+             Caffe's divisor over ONNX's per output (count_include_pad {}: within two roundings of ONNX's mean){merged}",
+            (kind == Kind::Ave(true)) as u8
+        ));
+    }
+    let top = main_top(cx, node, full, &crops);
+    cx.layer(node, "", "Pooling", &[&x], &[&top], vec![], |l| {
+        l.pooling_param = Some(param)
+    });
+    let cropped = crop_to_output(cx, node, top, &crops);
     if cropped {
         Mapped::composed(format!(
             "Pooling (Caffe's ceil rule) with pads {caffe_pads:?}, then Slice crops to ONNX's windows{merged}"
@@ -254,10 +313,11 @@ fn pool_depth(cx: &mut Cx, node: &Node, kind: Kind, x: &Blob) -> OpResult<Mapped
         );
     }
     let (d, h, w) = (x.shape[2], x.shape[3], x.shape[4]);
-    let (p, offset, n) = solve_axis(d, kernel[0], strides[0], pads[0], ceil, kind).map_err(crate::OpError::Refuse)?;
+    let plan = solve_axis(d, kernel[0], strides[0], pads[0], ceil, kind).map_err(crate::OpError::Refuse)?;
+    let (p, n) = (plan.pad, plan.count);
     let full = caffe_windows(d, kernel[0], strides[0], p, kind).len();
-    if offset != 0 || n != full {
-        refuse!("a 3-D pooling whose Caffe form would need a crop: not mapped");
+    if plan.offset != 0 || n != full || plan.rescale.iter().any(|&r| r != 1.0) {
+        refuse!("a 3-D pooling whose Caffe form would need a crop or a rescaled mean: not mapped");
     }
     let flat = cx.part(node, "as_2d", vec![x.shape[0], x.shape[1], d, h * w]);
     let reshape = |dims: Vec<usize>| super::reshape_param(dims.iter().map(|&v| v as i64));
@@ -329,16 +389,20 @@ mod tests {
     #[test]
     fn floor_mode_with_pads_is_a_crop_of_caffes_ceil() {
         // 10 rows, kernel 3, stride 2, pad 1, floor: ONNX 5 windows, Caffe 6.
-        let (p, offset, n) = solve_axis(10, 3, 2, (1, 1), false, Kind::Max).unwrap();
-        assert_eq!((p, offset, n), (1, 0, 5));
+        let plan = solve_axis(10, 3, 2, (1, 1), false, Kind::Max).unwrap();
+        assert_eq!((plan.pad, plan.offset, plan.count), (1, 0, 5));
         assert_eq!(caffe_windows(10, 3, 2, 1, Kind::Max).len(), 6);
     }
 
     #[test]
-    fn excluded_pads_refuse_where_a_window_touches_them() {
-        assert!(solve_axis(8, 3, 2, (1, 1), false, Kind::Ave(false)).is_err());
+    fn excluded_pads_rescale_the_windows_that_touch_them() {
+        // 8 rows, kernel 3, stride 2, pad 1: window 0 reads rows 0..2, which
+        // Caffe divides by 3 (it counts the pad) and ONNX by 2.
+        let plan = solve_axis(8, 3, 2, (1, 1), false, Kind::Ave(false)).unwrap();
+        assert_eq!(plan.rescale, [1.5, 1.0, 1.0, 1.0]);
         // No padding at all: both divisors are the window inside the input.
-        assert!(solve_axis(9, 3, 2, (0, 0), true, Kind::Ave(false)).is_ok());
+        let plan = solve_axis(9, 3, 2, (0, 0), true, Kind::Ave(false)).unwrap();
+        assert!(plan.rescale.iter().all(|&r| r == 1.0));
     }
 
     #[test]
