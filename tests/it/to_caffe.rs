@@ -225,6 +225,26 @@ fn cli_writes_both_files_or_none() {
         "{stderr}"
     );
     assert!(!p2.exists() && !w2.exists());
+    // With --allow-approximate it writes both, naming the node and its error.
+    let assert = Command::cargo_bin("netsurgeon")
+        .unwrap()
+        .arg("to-caffe")
+        .arg(&refused)
+        .args([
+            "--out-prototxt",
+            p2.to_str().unwrap(),
+            "--out-weights",
+            w2.to_str().unwrap(),
+            "--allow-approximate",
+        ])
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(
+        stdout.contains("approximate: node 'gelu_erf' (Erf): max |error|") && stdout.contains("1 approximate"),
+        "{stdout}"
+    );
+    assert!(p2.exists() && w2.exists());
 }
 
 /// Per family of `tests/to_caffe/grid.py`: (cases converted, cases refused,
@@ -249,6 +269,9 @@ const GRID: &[(&str, usize, usize, &[&str])] = &[
     ("reduce", 140, 0, &[]),
     // Blob-by-blob broadcasts, either side; Pow of constants folded.
     ("broadcast", 27, 0, &[]),
+    // Erf has no exact form: refused unless approximations are allowed
+    // (checked below with them allowed).
+    ("approx", 0, 2, &["--allow-approximate"]),
 ];
 
 /// Families OpenCV cannot run: its Caffe importer has no ArgMax layer.
@@ -350,6 +373,29 @@ fn attribute_grids_match_onnxruntime_in_tract_and_opencv() {
             "case": case, "prototxt": p.to_str().unwrap(), "caffemodel": w.to_str().unwrap(),
             "inputs": files("inputs", "input"), "outputs": files("outputs", "output"),
         }));
+    }
+    // With approximations allowed, Erf converts; the error against
+    // onnxruntime stays within the one the report gives (plus rounding).
+    for (case, dir_, _) in all.iter().filter(|c| c.2["family"] == "approx") {
+        let model = netsurgeon::onnx_export::read_model(dir_.join("model.onnx")).unwrap();
+        let options = ImportOptions {
+            allow_approximate: true,
+            ..Default::default()
+        };
+        let imported = import(&model, &options).unwrap();
+        let approximated: Vec<_> = imported.report.with(How::Approximate).collect();
+        assert_eq!(approximated.len(), 1, "{case}");
+        let bound = approximated[0].max_error.unwrap();
+        let inputs = [("x".to_string(), read_npy(&dir_.join("input_x.npy")))];
+        let options = ForwardOptions::default().outputs(Some(vec!["y".to_string()]));
+        let blobs = forward(&imported.net, inputs, &options).unwrap();
+        let reference = read_npy(&dir_.join("output_y.npy"));
+        let (max_abs, _) = max_errors(blobs.get("y").unwrap().view(), reference.view());
+        eprintln!("{case}: approximated, max |error| {max_abs:.2e} (bound {bound:.2e})");
+        // GELU multiplies erf's error by at most 0.5 * max|x| = 1.
+        if max_abs > bound + 1e-6 {
+            failures.push(format!("{case}: error {max_abs:.2e} above the bound {bound:.2e}"));
+        }
     }
     let jobs_file = dir.path().join("jobs.json");
     std::fs::write(&jobs_file, serde_json::to_string(&jobs).unwrap()).unwrap();

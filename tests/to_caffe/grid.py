@@ -260,6 +260,18 @@ emit("pow_of_constants_folds", "broadcast", 13, bn_pow, [1, 3, 4, 5],
      inits=[("var", rng.uniform(0.5, 2, (1, 3, 1, 1)).astype(np.float32)), ("eps", np.array(1e-5, np.float32)),
             ("half", np.array(0.5, np.float32))])
 
+# Approximations (refused unless --allow-approximate): Erf, and GELU as
+# PyTorch spells it out (x * 0.5 * (1 + erf(x / sqrt 2))).
+emit("erf", "approx", 13, [helper.make_node("Erf", ["x"], ["y"], name="erf")], [1, 3, 8, 9])
+gelu = [helper.make_node("Div", ["x", "sqrt2"], ["s"], name="scale"),
+        helper.make_node("Erf", ["s"], ["e"], name="erf"),
+        helper.make_node("Add", ["e", "one"], ["p"], name="plus_one"),
+        helper.make_node("Mul", ["x", "p"], ["m"], name="times_x"),
+        helper.make_node("Mul", ["m", "half"], ["y"], name="half")]
+emit("gelu_erf", "approx", 13, gelu, [1, 3, 8, 9],
+     inits=[("sqrt2", np.array(np.sqrt(2.0), np.float32)), ("one", np.array(1.0, np.float32)),
+            ("half", np.array(0.5, np.float32))])
+
 # Opset forms.
 for opset, axis in itertools.product([11, 13], [1, 2, 3, -1]):
     emit(f"softmax{opset}_axis{axis}", "forms", opset, [helper.make_node("Softmax", ["x"], ["y"], name="softmax", axis=axis)], [2, 3, 4, 5])

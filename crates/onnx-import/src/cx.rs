@@ -62,6 +62,10 @@ pub struct Cx {
     pub(crate) renamed_layers: Vec<(String, String)>,
     /// How many node inputs and graph outputs read each tensor.
     pub(crate) uses: HashMap<String, usize>,
+    /// Whether approximate mappings may be written.
+    pub(crate) allow_approximate: bool,
+    /// The measured error of the current node's approximation.
+    pub(crate) approximation: Option<f64>,
 }
 
 impl Cx {
@@ -78,6 +82,8 @@ impl Cx {
             node_layers: Vec::new(),
             renamed_layers: Vec::new(),
             uses: HashMap::new(),
+            allow_approximate: false,
+            approximation: None,
         }
     }
 
@@ -87,6 +93,19 @@ impl Cx {
         node.outputs()
             .get(i)
             .is_some_and(|n| !n.is_empty() && self.uses.get(n).is_some_and(|&u| u > 0))
+    }
+
+    /// Asks to write an approximation of `what` whose largest absolute
+    /// error is `max_error`: refused unless approximations are allowed.
+    pub fn approximate(&mut self, what: &str, max_error: f64) -> OpResult<()> {
+        if !self.allow_approximate {
+            return Err(OpError::Refuse(format!(
+                "{what}: no Caffe layer computes it exactly; --allow-approximate writes an approximation within \
+                 {max_error:.1e} (absolute)"
+            )));
+        }
+        self.approximation = Some(max_error);
+        Ok(())
     }
 
     /// The dialect the net is written for.

@@ -33,6 +33,9 @@ pub struct ImportOptions {
     pub input_shapes: Vec<(String, Vec<usize>)>,
     /// The op mappings (default: the built-ins).
     pub ops: Arc<OnnxOpRegister>,
+    /// Write approximations where no exact form exists (each reported with
+    /// its measured error, `How::Approximate`); default false: refused.
+    pub allow_approximate: bool,
 }
 
 impl Default for ImportOptions {
@@ -41,6 +44,7 @@ impl Default for ImportOptions {
             dialect: Dialect::default(),
             input_shapes: Vec::new(),
             ops: Arc::new(OnnxOpRegister::builtin()),
+            allow_approximate: false,
         }
     }
 }
@@ -137,6 +141,7 @@ pub fn import(model: &ModelProto, options: &ImportOptions) -> Result<Imported> {
     let mut names: Vec<String> = graph.input.iter().map(|i| i.name().to_string()).collect();
     names.extend(graph.node.iter().flat_map(|n| n.output.iter().cloned()));
     let mut cx = Cx::new(options.dialect, names);
+    cx.allow_approximate = options.allow_approximate;
     for name in graph
         .node
         .iter()
@@ -228,6 +233,7 @@ pub fn import(model: &ModelProto, options: &ImportOptions) -> Result<Imported> {
                 how: How::Merged,
                 layers: vec![],
                 note: format!("part of the softmax pattern fused into the Softmax '{into}'"),
+                max_error: None,
             });
             continue;
         }
@@ -254,6 +260,7 @@ pub fn import(model: &ModelProto, options: &ImportOptions) -> Result<Imported> {
             how,
             layers,
             note,
+            max_error: None,
         };
         let mut input_values = Vec::with_capacity(proto.input.len());
         for input in &proto.input {
@@ -334,7 +341,9 @@ pub fn import(model: &ModelProto, options: &ImportOptions) -> Result<Imported> {
         match map(&mut cx, &node) {
             Ok(mapped) => {
                 let layers = std::mem::take(&mut cx.node_layers);
-                report.nodes.push(entry(mapped.how, layers, mapped.note));
+                let mut e = entry(mapped.how, layers, mapped.note);
+                e.max_error = cx.approximation.take();
+                report.nodes.push(e);
             }
             Err(OpError::Refuse(reason)) => {
                 // Nothing a refused node emitted stays.

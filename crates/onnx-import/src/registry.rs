@@ -32,6 +32,14 @@ impl Mapped {
         })
     }
 
+    /// An approximation (the node's error is given by `Cx::approximate`).
+    pub fn approximate(note: impl Into<String>) -> OpResult<Mapped> {
+        Ok(Mapped {
+            how: How::Approximate,
+            note: note.into(),
+        })
+    }
+
     /// No layer: the identity.
     pub fn removed(note: impl Into<String>) -> OpResult<Mapped> {
         Ok(Mapped {

@@ -16,6 +16,9 @@ pub enum How {
     Folded,
     /// Merged into the layer of a later node (a zero Pad into a Conv).
     Merged,
+    /// Layers that compute an approximation, within the node's measured
+    /// `max_error` (only with `ImportOptions::allow_approximate`).
+    Approximate,
     /// No exact form in the dialect.
     Refused,
 }
@@ -29,6 +32,7 @@ impl How {
             How::Removed => "removed",
             How::Folded => "folded",
             How::Merged => "merged",
+            How::Approximate => "approximate",
             How::Refused => "refused",
         }
     }
@@ -50,6 +54,9 @@ pub struct NodeReport {
     pub layers: Vec<String>,
     /// What is worth knowing (the rule applied, the reason for a refusal).
     pub note: String,
+    /// For an approximate node: the largest absolute difference from the
+    /// ONNX op, measured over its input range.
+    pub max_error: Option<f64>,
 }
 
 /// Every node of the graph, in graph order.

@@ -19,7 +19,8 @@ use crate::common::{check_output, InputSpec};
 
 Dialects: caffe1 (the default: Caffe 1.0's layers, which BVLC Caffe, every fork, OpenCV and NNIE run),
 bvlc (+ Clip, Bias), ssd (+ Permute, Bias), opencv (+ Permute, ReLU6), nnie (+ Permute (0,2,3,1); 4-D, <= 16 outputs).
-A node with no exact form in the dialect is refused, named, and nothing is written (exit 1).")]
+A node with no exact form in the dialect is refused, named, and nothing is written (exit 1);
+--allow-approximate writes an approximation instead where one is known (Erf), listing each with its error.")]
 pub struct ToCaffeArgs {
     /// The ONNX model.
     pub model: PathBuf,
@@ -38,6 +39,9 @@ pub struct ToCaffeArgs {
     /// Skip the self-check (the ONNX model and the Caffe net run in tract on a seeded input).
     #[arg(long)]
     pub no_check: bool,
+    /// Write approximations where no exact Caffe form exists (Erf), each listed with its measured error.
+    #[arg(long)]
+    pub allow_approximate: bool,
     /// Overwrite existing outputs.
     #[arg(long)]
     pub force: bool,
@@ -65,6 +69,7 @@ pub fn run(args: &ToCaffeArgs, dialects: &[String], quiet: bool) -> Result<()> {
         import: ImportOptions {
             dialect,
             input_shapes: args.inputs.iter().map(|i| (i.name.clone(), i.dims.clone())).collect(),
+            allow_approximate: args.allow_approximate,
             ..Default::default()
         },
         check: !args.no_check,
@@ -79,7 +84,10 @@ pub fn run(args: &ToCaffeArgs, dialects: &[String], quiet: bool) -> Result<()> {
             .report
             .nodes
             .iter()
-            .map(|n| json!({"node": n.node, "op_type": n.op_type, "how": n.how.as_str(), "layers": n.layers, "note": n.note}))
+            .map(|n| {
+                json!({"node": n.node, "op_type": n.op_type, "how": n.how.as_str(), "layers": n.layers, "note": n.note,
+                       "max_error": n.max_error})
+            })
             .collect();
         let check = converted.check.as_ref().map(|c| {
             json!({
@@ -109,7 +117,7 @@ pub fn run(args: &ToCaffeArgs, dialects: &[String], quiet: bool) -> Result<()> {
     if !quiet {
         let count = |how: How| imported.report.with(how).count();
         println!(
-            "{}: {} nodes (opset {}) -> {} Caffe layers [{} dialect]: {} exact, {} exact compositions, {} folded, {} merged, {} removed",
+            "{}: {} nodes (opset {}) -> {} Caffe layers [{} dialect]: {} exact, {} exact compositions, {} folded, {} merged, {} removed{}",
             args.model.display(),
             imported.report.nodes.len(),
             imported.opset,
@@ -120,7 +128,20 @@ pub fn run(args: &ToCaffeArgs, dialects: &[String], quiet: bool) -> Result<()> {
             count(How::Folded),
             count(How::Merged),
             count(How::Removed),
+            match count(How::Approximate) {
+                0 => String::new(),
+                n => format!(", {n} approximate"),
+            }
         );
+        for n in imported.report.with(How::Approximate) {
+            println!(
+                "approximate: node '{}' ({}): max |error| {:.1e}: {}",
+                n.node,
+                n.op_type,
+                n.max_error.unwrap_or(f64::NAN),
+                n.note
+            );
+        }
         println!(
             "wrote {} and {}",
             args.out_prototxt.display(),

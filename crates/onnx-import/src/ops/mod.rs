@@ -14,6 +14,7 @@ pub mod clip;
 pub mod concat;
 pub mod conv;
 pub mod depth_space;
+pub mod erf;
 pub mod gemm;
 pub mod linear_map;
 pub mod norm;
@@ -90,6 +91,7 @@ pub(crate) fn register(r: &mut OnnxOpRegister) {
     r.insert("ArgMax", argmax::argmax);
     r.insert("ArgMin", argmax::argmin);
     r.insert("TopK", argmax::top_k);
+    r.insert("Erf", erf::erf);
     r.insert("SpaceToDepth", depth_space::space_to_depth);
     r.insert("DepthToSpace", depth_space::depth_to_space);
 }
