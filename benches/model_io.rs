@@ -9,7 +9,10 @@
 //!   one, against `Net::load` (what `inspect --weights` does), a bare read of the same memory,
 //!   and the two-pass ndarray code it replaced;
 //! - peak memory (VmHWM) of a process that only decodes the file, and of one
-//!   that runs load -> full_conv -> save, each as a multiple of the file size.
+//!   that runs load -> full_conv -> save, each as a multiple of the file size;
+//! - ONNX -> Caffe (`onnx_import::import_file` then `save`, what `to-caffe
+//!   --no-check` does) on the same net exported to ONNX, against copying the
+//!   ONNX file (`std::fs::copy`), with its peak memory.
 //!
 //! Run: `cargo bench --bench model_io` (figures are printed as a table).
 
@@ -68,6 +71,14 @@ fn child(task: &str) {
             graph_ir::passes::full_conv(&mut net, "data", &[1, 3, 451, 451]).unwrap();
             let dir = tempfile::tempdir_in(bench_dir()).unwrap();
             net.save(dir.path().join("fc.prototxt"), dir.path().join("fc.caffemodel"))
+                .unwrap();
+        }
+        "to_caffe" => {
+            // `weights` is the ONNX file here.
+            let imported = netsurgeon::onnx_import::import_file(&weights, &Default::default()).unwrap();
+            let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+            imported
+                .save(&dir.path().join("net.prototxt"), &dir.path().join("net.caffemodel"))
                 .unwrap();
         }
         other => panic!("unknown child task {other}"),
@@ -133,6 +144,29 @@ fn main() {
     }
     drop(net);
 
+    // ONNX -> Caffe on the same net exported to ONNX.
+    let onnx = bench_dir().join("caffenet.onnx");
+    if !onnx.exists() {
+        let net = graph_ir::Net::load_with_weights(caffenet_prototxt(), &weights).unwrap();
+        let export = netsurgeon::onnx_export::export(&net, &Default::default()).unwrap();
+        export.write(&onnx, &Default::default()).unwrap();
+    }
+    let onnx_size = std::fs::metadata(&onnx).unwrap().len();
+    let copy_out = bench_dir().join("copy_test.onnx");
+    let onnx_copy = time(|| std::fs::copy(&onnx, &copy_out).unwrap());
+    let _ = std::fs::remove_file(&copy_out);
+    let to_caffe_dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    let to_caffe = time(|| {
+        let imported = netsurgeon::onnx_import::import_file(&onnx, &Default::default()).unwrap();
+        imported
+            .save(
+                &to_caffe_dir.path().join("net.prototxt"),
+                &to_caffe_dir.path().join("net.caffemodel"),
+            )
+            .unwrap();
+    });
+    let to_caffe_peak = child_peak("to_caffe", &onnx);
+
     let baseline = child_peak("baseline", &weights);
     let decode_peak = child_peak("decode", &weights);
     let surgery_peak = child_peak("surgery", &weights);
@@ -194,6 +228,23 @@ fn main() {
     println!(
         "| peak RSS, load+full_conv+save / file size  | {:8.2} x  |                   |",
         surgery_peak as f64 / size as f64
+    );
+    println!(
+        "| ONNX file ({:6.1} MB): std::fs::copy       | {:8.1} ms | yardstick         |",
+        mb(onnx_size),
+        ms(onnx_copy)
+    );
+    println!(
+        "| ONNX -> Caffe (import_file + save)         | {:8.1} ms |                   |",
+        ms(to_caffe)
+    );
+    println!(
+        "| ONNX -> Caffe / copy                       | {:8.2} x  |                   |",
+        to_caffe.as_secs_f64() / onnx_copy.as_secs_f64()
+    );
+    println!(
+        "| peak RSS, ONNX -> Caffe / ONNX file size   | {:8.2} x  |                   |",
+        to_caffe_peak as f64 / onnx_size as f64
     );
     println!(
         "| (process baseline RSS)                     | {:8.1} MB |                   |",

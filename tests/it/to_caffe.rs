@@ -269,6 +269,8 @@ const GRID: &[(&str, usize, usize, &[&str])] = &[
     ("reduce", 140, 0, &[]),
     // Blob-by-blob broadcasts, either side; Pow of constants folded.
     ("broadcast", 27, 0, &[]),
+    // InstanceNormalization, LayerNormalization, LayerNorm spelled out.
+    ("norm", 6, 0, &[]),
     // Erf has no exact form: refused unless approximations are allowed
     // (checked below with them allowed).
     ("approx", 0, 2, &["--allow-approximate"]),

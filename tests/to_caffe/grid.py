@@ -272,6 +272,34 @@ emit("gelu_erf", "approx", 13, gelu, [1, 3, 8, 9],
      inits=[("sqrt2", np.array(np.sqrt(2.0), np.float32)), ("one", np.array(1.0, np.float32)),
             ("half", np.array(0.5, np.float32))])
 
+# InstanceNormalization, LayerNormalization (opset 17) and LayerNorm as
+# PyTorch spells it out before 17.
+for shape in [[2, 3, 4, 5], [1, 4, 6]]:
+    c = shape[1]
+    emit(f"instance_norm_{len(shape)}d", "norm", 13,
+         [helper.make_node("InstanceNormalization", ["x", "s", "b"], ["y"], name="in", epsilon=1e-3)], shape,
+         inits=[("s", rng.uniform(0.5, 2, c).astype(np.float32)), ("b", rng.uniform(-1, 1, c).astype(np.float32))])
+for shape, axis, bias in [([2, 3, 8], -1, True), ([2, 3, 4, 5], 1, True), ([2, 3, 4, 5], -2, False)]:
+    trailing = shape[axis:] if axis < 0 else shape[axis:]
+    ins = ["x", "s", "b"] if bias else ["x", "s"]
+    inits = [("s", rng.uniform(0.5, 2, trailing).astype(np.float32))]
+    if bias:
+        inits.append(("b", rng.uniform(-1, 1, trailing).astype(np.float32)))
+    emit(f"layer_norm_{len(shape)}d_axis{axis}".replace("-", "m"), "norm", 17,
+         [helper.make_node("LayerNormalization", ins, ["y"], name="ln", axis=axis, epsilon=1e-5)], shape, inits=inits)
+spelled = [helper.make_node("ReduceMean", ["x"], ["m"], name="mean", axes=[-1]),
+           helper.make_node("Sub", ["x", "m"], ["d"], name="centre"),
+           helper.make_node("Pow", ["d", "two"], ["d2"], name="square"),
+           helper.make_node("ReduceMean", ["d2"], ["v"], name="var", axes=[-1]),
+           helper.make_node("Add", ["v", "eps"], ["ve"], name="plus_eps"),
+           helper.make_node("Sqrt", ["ve"], ["sd"], name="std"),
+           helper.make_node("Div", ["d", "sd"], ["n"], name="normalize"),
+           helper.make_node("Mul", ["n", "g"], ["ng"], name="gamma"),
+           helper.make_node("Add", ["ng", "b"], ["y"], name="beta")]
+emit("layer_norm_spelled_out", "norm", 13, spelled, [2, 3, 8],
+     inits=[("two", np.array(2.0, np.float32)), ("eps", np.array(1e-5, np.float32)),
+            ("g", rng.uniform(0.5, 2, 8).astype(np.float32)), ("b", rng.uniform(-1, 1, 8).astype(np.float32))])
+
 # Opset forms.
 for opset, axis in itertools.product([11, 13], [1, 2, 3, -1]):
     emit(f"softmax{opset}_axis{axis}", "forms", opset, [helper.make_node("Softmax", ["x"], ["y"], name="softmax", axis=axis)], [2, 3, 4, 5])

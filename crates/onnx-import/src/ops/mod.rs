@@ -41,6 +41,8 @@ pub(crate) fn register(r: &mut OnnxOpRegister) {
     r.insert("GlobalMaxPool", pool::global_max_pool);
     r.insert("BatchNormalization", norm::batch_normalization);
     r.insert("LRN", norm::lrn);
+    r.insert("InstanceNormalization", norm::instance_normalization);
+    r.insert("LayerNormalization", norm::layer_normalization);
     r.insert("Relu", activation::relu);
     r.insert("LeakyRelu", activation::leaky_relu);
     r.insert("PRelu", activation::prelu);

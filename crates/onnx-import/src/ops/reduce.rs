@@ -45,7 +45,7 @@ fn axes_input_since(kind: Kind) -> i64 {
 }
 
 /// A Pooling over the whole of `axis` (MAX or AVE), keeping it as 1.
-fn pool_axis(cx: &mut Cx, node: &Node, x: &Blob, axis: usize, max: bool) -> Blob {
+pub(crate) fn pool_axis(cx: &mut Cx, node: &Node, x: &Blob, axis: usize, max: bool) -> Blob {
     let len = x.shape[axis];
     let p: usize = x.shape[..axis].iter().product();
     let s: usize = x.shape[axis + 1..].iter().product();
