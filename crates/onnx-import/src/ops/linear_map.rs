@@ -18,8 +18,8 @@ use crate::error::OpResult;
 use crate::node::Node;
 use crate::refuse;
 
-/// Axes longer than this are not mapped by `along`: its weights are
-/// `len_out x len` floats.
+/// Axes longer than this are not mapped by `along` and `mix`: their
+/// weights are `len_out x len` floats.
 const MAX_ALONG: usize = 2048;
 
 /// Emits `out = rows * x * cols^T` per plane (`rows`: `H_out x H`, `cols`:
@@ -111,15 +111,34 @@ pub(crate) fn along(
     part: &str,
     out: Option<Blob>,
 ) -> OpResult<Blob> {
+    let p: usize = x.shape[..axis].iter().product();
+    let s: usize = x.shape[axis + 1..].iter().product();
+    let mut shape = x.shape.clone();
+    shape[axis] = matrix.dim().0;
+    mix(cx, node, x, [p, s], matrix, part, shape, out)
+}
+
+/// `x` seen as `(P, len, S)` (`[p, s]`), its middle axis mapped by `matrix`
+/// (`len_out x len`): Reshape to `(P, len, S, 1)`, a 1x1 Convolution, Reshape
+/// to `shape` (into `out`, or a part blob named `part`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn mix(
+    cx: &mut Cx,
+    node: &Node,
+    x: &Blob,
+    [p, s]: [usize; 2],
+    matrix: Array2<f32>,
+    part: &str,
+    shape: Vec<usize>,
+    out: Option<Blob>,
+) -> OpResult<Blob> {
     let (len_out, len) = matrix.dim();
     if len.max(len_out) > MAX_ALONG {
         refuse!(
-            "a selection along axis {axis} of {:?}: as a 1x1 Convolution it would take {len_out}x{len} weights",
+            "a map of {len} values to {len_out} in {:?}: as a 1x1 Convolution it would take {len_out}x{len} weights",
             x.shape
         );
     }
-    let p: usize = x.shape[..axis].iter().product();
-    let s: usize = x.shape[axis + 1..].iter().product();
     let flat = cx.part(node, &format!("{part}_flat"), vec![p, len, s, 1]);
     cx.layer(node, &format!("{part}_flat"), "Reshape", &[x], &[&flat], vec![], |l| {
         l.reshape_param = Some(reshape_param([p as i64, len as i64, s as i64, 1]))
@@ -144,8 +163,6 @@ pub(crate) fn along(
             })
         },
     );
-    let mut shape = x.shape.clone();
-    shape[axis] = len_out;
     let back = out.unwrap_or_else(|| cx.part(node, part, shape.clone()));
     cx.layer(node, part, "Reshape", &[&mapped], &[&back], vec![], |l| {
         l.reshape_param = Some(reshape_param(shape.iter().map(|&d| d as i64)))

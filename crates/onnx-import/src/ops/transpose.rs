@@ -7,13 +7,14 @@
 //! Reshape to the result (exact for finite inputs); else refused: BVLC
 //! Caffe has no transpose.
 
-use caffe_io::proto::{ConvolutionParameter, PermuteParameter};
-use ndarray::ArrayD;
+use caffe_io::proto::PermuteParameter;
+use ndarray::Array2;
 
+use super::linear_map;
 use super::reshape::to_shape;
-use super::reshape_param;
 use crate::cx::Blob;
 use crate::cx::Cx;
+use crate::error::OpError;
 use crate::error::OpResult;
 use crate::node::{normalize_axis, Node};
 use crate::refuse;
@@ -64,10 +65,6 @@ pub fn transpose(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
     Mapped::exact(format!("Permute {perm:?}"))
 }
 
-/// Middle axes above this many would make the one-hot weights too large to
-/// be a reasonable Caffe model (M * M floats).
-const MAX_MIDDLE: usize = 1024;
-
 /// The last moved axis `k` when `perm` keeps axis 0 and every axis after
 /// `k`, moving only axes `1..=k`.
 fn middle_axes(perm: &[usize]) -> Option<usize> {
@@ -82,16 +79,9 @@ fn permute_middle(cx: &mut Cx, node: &Node, x: &Blob, perm: &[usize], k: usize) 
     let dims = &x.shape;
     let m: usize = dims[1..=k].iter().product();
     let s: usize = dims[k + 1..].iter().product();
-    if m > MAX_MIDDLE {
-        refuse!(
-            "Transpose {perm:?} of {dims:?}: a permutation of {m} channels as a 1x1 Convolution would take \
-             {m}x{m} weights; the '{}' dialect has no Permute layer (ssd and opencv have one)",
-            cx.dialect()
-        );
-    }
     // Output middle index -> input middle index, both row-major.
     let out_dims: Vec<usize> = perm[1..=k].iter().map(|&a| dims[a]).collect();
-    let mut weights = ArrayD::<f32>::zeros(vec![m, m, 1, 1]);
+    let mut weights = Array2::<f32>::zeros((m, m));
     for j in 0..m {
         let mut rest = j;
         let mut index = vec![0usize; k + 1];
@@ -100,37 +90,19 @@ fn permute_middle(cx: &mut Cx, node: &Node, x: &Blob, perm: &[usize], k: usize) 
             rest /= out_dims[t];
         }
         let i = (1..=k).fold(0, |acc, a| acc * dims[a] + index[a]);
-        weights[[j, i, 0, 0]] = 1.0;
+        weights[(j, i)] = 1.0;
     }
-    let n = dims[0];
-    let flat = cx.part(node, "flat", vec![n, m, s, 1]);
-    cx.layer(node, "flat", "Reshape", &[x], &[&flat], vec![], |l| {
-        l.reshape_param = Some(reshape_param([n as i64, m as i64, s as i64, 1]))
-    });
-    let mixed = cx.part(node, "permuted", vec![n, m, s, 1]);
-    cx.layer(
-        node,
-        "permuted",
-        "Convolution",
-        &[&flat],
-        &[&mixed],
-        vec![weights],
-        |l| {
-            l.convolution_param = Some(ConvolutionParameter {
-                num_output: Some(m as u32),
-                bias_term: Some(false),
-                kernel_size: vec![1],
-                ..Default::default()
-            })
-        },
-    );
     let shape: Vec<usize> = perm.iter().map(|&a| dims[a]).collect();
     let out = cx.output_blob(node, 0, shape.clone());
-    cx.layer(node, "", "Reshape", &[&mixed], &[&out], vec![], |l| {
-        l.reshape_param = Some(reshape_param(shape.iter().map(|&d| d as i64)))
-    });
+    linear_map::mix(cx, node, x, [dims[0], s], weights, "permuted", shape, Some(out)).map_err(|_| {
+        OpError::Refuse(format!(
+            "Transpose {perm:?} of {dims:?}: a permutation of {m} values as a 1x1 Convolution would take {m}x{m} \
+             weights; the '{}' dialect has no Permute layer (ssd and opencv have one)",
+            cx.dialect()
+        ))
+    })?;
     Mapped::composed(format!(
-        "{perm:?} moves only axes 1..={k}: a permutation of {m} channels as a one-hot 1x1 Convolution between Reshapes"
+        "{perm:?} moves only axes 1..={k}: a permutation of {m} values as a one-hot 1x1 Convolution between Reshapes"
     ))
 }
 
