@@ -271,6 +271,18 @@ const GRID: &[(&str, usize, usize, &[&str])] = &[
     ("broadcast", 27, 0, &[]),
     // InstanceNormalization, LayerNormalization, LayerNorm spelled out.
     ("norm", 6, 0, &[]),
+    // PyTorch's exports of its nn modules (the onnx wheel's
+    // pytorch-converted, with PyTorch's outputs): 3-D convolutions and
+    // poolings, dilated poolings and PReLU slopes along the last axis have
+    // no Caffe 1.0 form.
+    (
+        "pytorch",
+        58,
+        18,
+        &["is 2-D", "2-D (NCHW) only", "no dilation", "one slope per channel"],
+    ),
+    // The wheel's light zoo models (Caffe2's opset-9 exports).
+    ("light", 9, 0, &[]),
     // Erf has no exact form: refused unless approximations are allowed
     // (checked below with them allowed).
     ("approx", 0, 2, &["--allow-approximate"]),
@@ -283,11 +295,13 @@ const GRID: &[(&str, usize, usize, &[&str])] = &[
 /// `argmax_layer.cpp`, which sorts (value, index) pairs descending).
 const NOT_IN_OPENCV: &[&str] = &["argmax"];
 
-/// The attribute grids (`tests/to_caffe/grid.py`, onnxruntime's outputs):
-/// each case converts and matches onnxruntime in tract, or is refused for
+/// The attribute grids (`tests/to_caffe/grid.py`, onnxruntime's outputs)
+/// and the onnx wheel's models (`tests/to_caffe/onnx_wheel.py`: PyTorch's
+/// exports with PyTorch's outputs, the light zoo models with onnxruntime's):
+/// each case converts and matches its reference in tract, or is refused for
 /// a reason its family allows; then every Caffe model written, and every
 /// `fixtures/onnx-cases` model, runs in OpenCV's Caffe importer and matches
-/// onnxruntime too.
+/// the reference too.
 #[test]
 fn attribute_grids_match_onnxruntime_in_tract_and_opencv() {
     let Some(python) = crate::common::python("the ONNX -> Caffe attribute grids") else {
@@ -319,6 +333,19 @@ fn attribute_grids_match_onnxruntime_in_tract_and_opencv() {
             )
         })
         .collect();
+    // The onnx wheel's PyTorch exports and light zoo models.
+    let wheel = dir.path().join("wheel");
+    let status = std::process::Command::new(&python)
+        .arg(here.join("onnx_wheel.py"))
+        .arg(&wheel)
+        .status()
+        .unwrap();
+    assert!(status.success(), "onnx_wheel.py failed");
+    let wheel_index: Value = serde_json::from_str(&std::fs::read_to_string(wheel.join("index.json")).unwrap()).unwrap();
+    all.extend(wheel_index.as_array().unwrap().iter().map(|c| {
+        let name = c["case"].as_str().unwrap().to_string();
+        (name.clone(), wheel.join(&name), c.clone())
+    }));
     all.extend(onnx_cases().into_iter().map(|(n, d, mut j)| {
         j["family"] = Value::from("onnx-cases");
         (n, d, j)

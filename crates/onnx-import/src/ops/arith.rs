@@ -125,7 +125,7 @@ fn same_shape(cx: &mut Cx, node: &Node, op: Op, x: &Blob, y: &Blob) -> OpResult<
 /// `b` broadcast to `shape`: a Reshape to its rank (leading 1s), then, per
 /// axis where `b` has 1, a copy along it (a 1x1 Convolution with weights of
 /// ones, `linear_map::along`: each output is 1 x the input).
-fn expand(cx: &mut Cx, node: &Node, b: &Blob, shape: &[usize], part: &str) -> OpResult<Blob> {
+pub(crate) fn expand(cx: &mut Cx, node: &Node, b: &Blob, shape: &[usize], part: &str) -> OpResult<Blob> {
     let mut cur = b.clone();
     if cur.rank() < shape.len() {
         let mut padded = vec![1; shape.len() - cur.rank()];

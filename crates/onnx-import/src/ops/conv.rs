@@ -80,6 +80,9 @@ fn weights(cx: &mut Cx, node: &Node, rank: usize) -> OpResult<(ArrayD<f32>, Opti
 /// Conv: Convolution, cropped where the pads are asymmetric.
 pub fn conv(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
     node.arity(2, 3, Some(1))?;
+    if super::lift::is_1d(cx, node) {
+        return super::lift::as_2d(cx, node, conv);
+    }
     let (source, extra) = match cx.value(node, 0)? {
         Value::Padded { source, pads, .. } => (source.clone(), Some(pads.clone())),
         _ => (nchw(cx, node, "Convolution")?, None),
@@ -163,6 +166,9 @@ pub fn conv(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
 /// alone: the kernel grows by taps of zeros so that Caffe computes them.
 pub fn conv_transpose(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
     node.arity(2, 3, Some(1))?;
+    if super::lift::is_1d(cx, node) {
+        return super::lift::as_2d(cx, node, conv_transpose);
+    }
     let x = nchw(cx, node, "Deconvolution")?;
     let (mut w, b) = weights(cx, node, 4)?;
     let mut a = attrs(node, w.shape())?;

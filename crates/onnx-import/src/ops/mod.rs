@@ -16,6 +16,7 @@ pub mod conv;
 pub mod depth_space;
 pub mod erf;
 pub mod gemm;
+pub mod lift;
 pub mod linear_map;
 pub mod norm;
 pub mod pad;
@@ -76,6 +77,7 @@ pub(crate) fn register(r: &mut OnnxOpRegister) {
     r.insert("Squeeze", reshape::squeeze);
     r.insert("Unsqueeze", reshape::unsqueeze);
     r.insert("Softmax", softmax::softmax);
+    r.insert("LogSoftmax", softmax::log_softmax);
     r.insert("Concat", concat::concat);
     r.insert("Split", concat::split);
     r.insert("Slice", slice::slice);

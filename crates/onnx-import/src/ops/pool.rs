@@ -345,11 +345,17 @@ pub fn max_pool(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
     if node.int("storage_order", 0)? != 0 && node.outputs().len() > 1 {
         invalid!("storage_order applies to the Indices output");
     }
+    if super::lift::is_1d(cx, node) {
+        return super::lift::as_2d(cx, node, max_pool);
+    }
     pool(cx, node, Kind::Max)
 }
 
 pub fn average_pool(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
     let include = node.int("count_include_pad", 0)? != 0;
+    if super::lift::is_1d(cx, node) {
+        return super::lift::as_2d(cx, node, average_pool);
+    }
     pool(cx, node, Kind::Ave(include))
 }
 
