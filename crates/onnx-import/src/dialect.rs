@@ -71,6 +71,12 @@ impl Dialect {
         self == Dialect::OpenCv
     }
 
+    /// True when the dialect's consumers run Caffe's `ArgMax` (OpenCV's
+    /// importer has no such layer, so neither `opencv` nor `caffe1` do).
+    pub fn has_argmax(self) -> bool {
+        matches!(self, Dialect::Bvlc | Dialect::Ssd | Dialect::Nnie)
+    }
+
     /// True when the dialect has BVLC master's `Clip`.
     pub fn has_clip(self) -> bool {
         self == Dialect::Bvlc

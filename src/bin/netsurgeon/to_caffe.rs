@@ -18,7 +18,7 @@ use crate::common::{check_output, InputSpec};
   netsurgeon to-caffe ssd.onnx --dialect ssd --out-prototxt ssd.prototxt --out-weights ssd.caffemodel --report ssd.json
 
 Dialects: caffe1 (the default: Caffe 1.0's layers, which BVLC Caffe, every fork, OpenCV and NNIE run),
-bvlc (+ Clip, Bias), ssd (+ Permute, Bias), opencv (+ Permute, ReLU6), nnie (+ Permute (0,2,3,1); 4-D, <= 16 outputs).
+bvlc (+ Clip, Bias, ArgMax), ssd (+ Permute, Bias, ArgMax), opencv (+ Permute, ReLU6), nnie (+ ArgMax, Permute (0,2,3,1); 4-D, <= 16 outputs).
 A node with no exact form in the dialect is refused, named, and nothing is written (exit 1);
 --allow-approximate writes an approximation instead where one is known (Erf), listing each with its error.")]
 pub struct ToCaffeArgs {

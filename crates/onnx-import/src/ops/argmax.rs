@@ -7,7 +7,8 @@
 //! Power maps each index r back to `len - 1 - r` (integers, so exact).
 //! ArgMin and TopK(largest 0) negate first (Power scale -1). The indices
 //! are float blobs (Caffe has no integers); the Cast ONNX models put after
-//! them is removed.
+//! them is removed. Only in the dialects whose consumers have ArgMax
+//! (bvlc, ssd, nnie): OpenCV's importer has none.
 
 use caffe_io::proto::ArgMaxParameter;
 
@@ -43,6 +44,18 @@ fn argmax_param(axis: usize, k: usize, values: bool) -> ArgMaxParameter {
     }
 }
 
+/// Refused where the dialect's consumers have no ArgMax layer.
+fn check_dialect(cx: &Cx) -> OpResult<()> {
+    if !cx.dialect().has_argmax() {
+        refuse!(
+            "Caffe's ArgMax, which OpenCV's importer (and so the '{}' dialect) lacks; the bvlc, ssd and nnie dialects \
+             have it",
+            cx.dialect()
+        );
+    }
+    Ok(())
+}
+
 fn argmax_layer(cx: &mut Cx, node: &Node, part: &str, x: &Blob, out: &Blob, param: ArgMaxParameter) {
     cx.layer(node, part, "ArgMax", &[x], &[out], vec![], |l| {
         l.argmax_param = Some(param)
@@ -73,6 +86,7 @@ fn negated(cx: &mut Cx, node: &Node, x: &Blob) -> Blob {
 
 fn arg(cx: &mut Cx, node: &Node, min: bool) -> OpResult<Mapped> {
     node.arity(1, 1, Some(1))?;
+    check_dialect(cx)?;
     let x = cx.blob(node, 0)?;
     let axis = normalize_axis(node.int("axis", 0)?, x.rank())?;
     let keepdims = node.int("keepdims", 1)? != 0;
@@ -120,6 +134,7 @@ pub fn argmin(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
 /// (ONNX leaves the order free when `sorted` is 0).
 pub fn top_k(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
     node.arity(1, 2, Some(2))?;
+    check_dialect(cx)?;
     let x = cx.blob(node, 0)?;
     let axis = normalize_axis(node.int("axis", -1)?, x.rank())?;
     let k = if node.opset >= 10 {
