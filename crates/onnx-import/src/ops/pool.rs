@@ -89,7 +89,8 @@ struct AxisPlan {
 }
 
 /// The Caffe pad whose windows, from some offset, read the rows ONNX's
-/// read (the divisors may differ: see [`AxisPlan`]), or why there is none.
+/// read: the first whose divisors are ONNX's too, else the first whose
+/// divisors differ (see [`AxisPlan`]); or why there is none.
 fn solve_axis(h: usize, k: usize, s: usize, pads: (usize, usize), ceil: bool, kind: Kind) -> Result<AxisPlan, String> {
     let want = onnx_windows(h, k, s, pads.0, pads.1, ceil, kind);
     if want.is_empty() {
@@ -99,6 +100,7 @@ fn solve_axis(h: usize, k: usize, s: usize, pads: (usize, usize), ceil: bool, ki
         return Err(format!("output {o} reads only padding"));
     }
     let mut last = String::new();
+    let mut rescaled: Option<AxisPlan> = None;
     for offset in 0.. {
         let p = pads.0 + offset * s;
         if p >= k {
@@ -126,13 +128,18 @@ fn solve_axis(h: usize, k: usize, s: usize, pads: (usize, usize), ceil: bool, ki
                             g.2 as f64 / w.2 as f64
                         }
                     })
-                    .collect();
-                return Ok(AxisPlan {
+                    .collect::<Vec<f64>>();
+                let plan = AxisPlan {
                     pad: p,
                     offset,
                     count: want.len(),
                     rescale,
-                });
+                };
+                // A pad whose divisors are ONNX's too needs no Scale after.
+                if plan.rescale.iter().all(|&r| r == 1.0) {
+                    return Ok(plan);
+                }
+                rescaled.get_or_insert(plan);
             }
             Some(o) => {
                 let (w, g) = (want[o], got[o]);
@@ -143,7 +150,7 @@ fn solve_axis(h: usize, k: usize, s: usize, pads: (usize, usize), ceil: bool, ki
             }
         }
     }
-    Err(last)
+    rescaled.ok_or(last)
 }
 
 /// Caffe's Pooling with explicit kernel, stride and pad per axis.
