@@ -110,3 +110,29 @@ fn an_identity_output_takes_the_output_name() {
     assert_eq!(imported.outputs, ["y"]);
     assert_eq!(imported.net.layers()[1].tops(), ["y"]);
 }
+
+/// A composition whose weights would be huge is refused before anything is
+/// allocated (SSD's (0, 2, 3, 1) of 84 x 38 x 38 without Permute would be a
+/// 121296 x 121296 permutation: 59 GB).
+#[test]
+fn a_composition_too_large_to_write_is_refused_not_allocated() {
+    let mut g = GraphBuilder::new("g");
+    g.add_input("x", &dims(&[1, 84, 38, 38])).unwrap();
+    g.add_node(
+        "Transpose",
+        "conf_perm",
+        &["x"],
+        &["y"],
+        vec![attr::ints("perm", &[0, 2, 3, 1])],
+    )
+    .unwrap();
+    g.add_output("y", None).unwrap();
+    let model = g.into_model(&ModelOptions::default()).unwrap();
+    let err = import(&model, &ImportOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::Refused { .. }), "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("'conf_perm' (Transpose)") && message.contains("121296 x 121296 weights"),
+        "{message}"
+    );
+}

@@ -28,7 +28,7 @@ fn reverse(cx: &mut Cx, node: &Node, x: &Blob, axis: usize, part: &str) -> OpRes
         node,
         x,
         axis,
-        linear_map::selection(len, len - 1, -1, len),
+        linear_map::selection(len, len - 1, -1, len)?,
         part,
         None,
     )

@@ -196,6 +196,12 @@ pub fn conv_transpose(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
     for i in 0..2 {
         let (h, k, s, d) = (x.shape[2 + i], a.kernel[i], a.strides[i], a.dilations[i]);
         let op = usize::try_from(output_padding[i]).map_err(|_| OpError::Invalid("negative output_padding".into()))?;
+        if op >= s.max(d) {
+            invalid!(
+                "output_padding {op} on axis {}: ONNX requires it below the stride or the dilation",
+                2 + i
+            );
+        }
         let mut extent = (h - 1) * s + d * (k - 1) + 1;
         // The rows [begin, begin + out) of the unpadded output.
         let (begin, out) = if let Some(shape) = node.ints("output_shape") {

@@ -19,7 +19,7 @@ use crate::{invalid, refuse};
 
 fn block_size(node: &Node) -> OpResult<usize> {
     let b = node.int("blocksize", 0)?;
-    if b < 1 {
+    if !(1..=4096).contains(&b) {
         invalid!("blocksize {b}");
     }
     Ok(b as usize)
@@ -44,6 +44,8 @@ pub fn space_to_depth(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
     if h % b != 0 || w % b != 0 {
         invalid!("blocksize {b} does not divide {h}x{w}");
     }
+    let count = c.checked_mul(c).and_then(|n| n.checked_mul(b.checked_pow(4)?));
+    super::linear_map::check_weights(count, &format!("SpaceToDepth of {c} channels by {b}"))?;
     let mut weights = ArrayD::<f32>::zeros(vec![c * b * b, c, b, b]);
     for i in 0..b {
         for j in 0..b {
@@ -74,6 +76,8 @@ pub fn depth_to_space(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
     // Caffe's Deconvolution weights are (C_in, C_out / group, kh, kw).
     let (weights, group) = match mode.as_str() {
         "DCR" => {
+            let count = c_in.checked_mul(c).and_then(|n| n.checked_mul(b * b));
+            super::linear_map::check_weights(count, &format!("DepthToSpace of {c_in} channels by {b}"))?;
             let mut wt = ArrayD::<f32>::zeros(vec![c_in, c, b, b]);
             for i in 0..b {
                 for j in 0..b {
@@ -85,6 +89,10 @@ pub fn depth_to_space(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
             (wt, 1)
         }
         "CRD" => {
+            super::linear_map::check_weights(
+                c_in.checked_mul(b * b),
+                &format!("DepthToSpace of {c_in} channels by {b}"),
+            )?;
             let mut wt = ArrayD::<f32>::zeros(vec![c_in, 1, b, b]);
             for ch in 0..c {
                 for i in 0..b {

@@ -16,11 +16,33 @@ use super::reshape_param;
 use crate::cx::{Blob, Cx};
 use crate::error::OpResult;
 use crate::node::Node;
-use crate::refuse;
 
-/// Axes longer than this are not mapped by `along` and `mix`: their
-/// weights are `len_out x len` floats.
-const MAX_ALONG: usize = 2048;
+/// The most weights (`len_out x len` floats, 64 MB) a map's matrix may
+/// have: larger ones are refused before anything is allocated.
+const MAX_WEIGHTS: usize = 1 << 24;
+
+/// Refuses `count` weights for `what` beyond [`MAX_WEIGHTS`] (before they
+/// are allocated).
+pub(crate) fn check_weights(count: Option<usize>, what: &str) -> OpResult<()> {
+    match count {
+        Some(n) if n <= MAX_WEIGHTS => Ok(()),
+        _ => Err(crate::OpError::Refuse(format!(
+            "{what}: as a Caffe layer it would take more than {MAX_WEIGHTS} weights"
+        ))),
+    }
+}
+
+/// A zero `len_out x len` matrix for a map of `what`, or a refusal when it
+/// would exceed [`MAX_WEIGHTS`] (checked before allocating).
+pub(crate) fn matrix(len_out: usize, len: usize, what: &str) -> OpResult<Array2<f32>> {
+    match len_out.checked_mul(len) {
+        Some(n) if n <= MAX_WEIGHTS => Ok(Array2::zeros((len_out, len))),
+        _ => Err(crate::OpError::Refuse(format!(
+            "{what}: as a Caffe layer its matrix would take {len_out} x {len} weights (at most {MAX_WEIGHTS} are \
+             written)"
+        ))),
+    }
+}
 
 /// Emits `out = rows * x * cols^T` per plane (`rows`: `H_out x H`, `cols`:
 /// `W_out x W`; `None` leaves the axis as it is), the last layer writing
@@ -90,13 +112,13 @@ pub(crate) fn planes(
 }
 
 /// The `len x input` one-hot matrix reading `start`, `start + step`, ...
-/// (`step` may be negative).
-pub(crate) fn selection(input: usize, start: usize, step: i64, len: usize) -> Array2<f32> {
-    let mut m = Array2::zeros((len, input));
+/// (`step` may be negative), within [`MAX_WEIGHTS`].
+pub(crate) fn selection(input: usize, start: usize, step: i64, len: usize) -> OpResult<Array2<f32>> {
+    let mut m = matrix(len, input, &format!("a selection of {len} of {input} values"))?;
     for o in 0..len {
         m[(o, (start as i64 + o as i64 * step) as usize)] = 1.0;
     }
-    m
+    Ok(m)
 }
 
 /// `matrix` (`len_out x len`) applied along `axis` of `x`, into `out` (or a
@@ -133,12 +155,6 @@ pub(crate) fn mix(
     out: Option<Blob>,
 ) -> OpResult<Blob> {
     let (len_out, len) = matrix.dim();
-    if len.max(len_out) > MAX_ALONG {
-        refuse!(
-            "a map of {len} values to {len_out} in {:?}: as a 1x1 Convolution it would take {len_out}x{len} weights",
-            x.shape
-        );
-    }
     let flat = cx.part(node, &format!("{part}_flat"), vec![p, len, s, 1]);
     cx.layer(node, &format!("{part}_flat"), "Reshape", &[x], &[&flat], vec![], |l| {
         l.reshape_param = Some(reshape_param([p as i64, len as i64, s as i64, 1]))

@@ -123,7 +123,14 @@ fn keys(s: f32, a: f32) -> f32 {
 /// The `output x input` matrix of one axis: row `o` holds the weight of
 /// each input sample in output `o`.
 fn axis_weights(axis: Axis, mode: &Mode) -> Result<Array2<f32>, String> {
-    let mut m = Array2::<f32>::zeros((axis.output, axis.input));
+    let mut m = super::linear_map::matrix(
+        axis.output,
+        axis.input,
+        &format!("a resize of {} to {}", axis.input, axis.output),
+    )
+    .map_err(|e| match e {
+        crate::OpError::Refuse(m) | crate::OpError::Invalid(m) => m,
+    })?;
     let last = axis.input as i64 - 1;
     for o in 0..axis.output {
         let x = source_coordinate(o, axis, &mode.transform)?;

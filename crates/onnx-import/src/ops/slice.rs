@@ -90,7 +90,7 @@ pub fn slice(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
     for (i, c) in selected.iter().enumerate() {
         let last = pooled_cuts.is_empty() && i + 1 == selected.len();
         let start = if c.step > 0 { 0 } else { c.len - 1 };
-        let pick = linear_map::selection(c.len, start, c.step, c.count);
+        let pick = linear_map::selection(c.len, start, c.step, c.count)?;
         let out = last.then(|| {
             let mut shape = cur.shape.clone();
             shape[c.axis] = c.count;

@@ -8,13 +8,11 @@
 //! Caffe has no transpose.
 
 use caffe_io::proto::PermuteParameter;
-use ndarray::Array2;
 
 use super::linear_map;
 use super::reshape::to_shape;
 use crate::cx::Blob;
 use crate::cx::Cx;
-use crate::error::OpError;
 use crate::error::OpResult;
 use crate::node::{normalize_axis, Node};
 use crate::refuse;
@@ -81,7 +79,12 @@ fn permute_middle(cx: &mut Cx, node: &Node, x: &Blob, perm: &[usize], k: usize) 
     let s: usize = dims[k + 1..].iter().product();
     // Output middle index -> input middle index, both row-major.
     let out_dims: Vec<usize> = perm[1..=k].iter().map(|&a| dims[a]).collect();
-    let mut weights = Array2::<f32>::zeros((m, m));
+    let what = format!(
+        "Transpose {perm:?} of {dims:?} without Permute (the '{}' dialect has none; ssd and opencv do): a \
+         permutation of {m} values",
+        cx.dialect()
+    );
+    let mut weights = linear_map::matrix(m, m, &what)?;
     for j in 0..m {
         let mut rest = j;
         let mut index = vec![0usize; k + 1];
@@ -94,13 +97,7 @@ fn permute_middle(cx: &mut Cx, node: &Node, x: &Blob, perm: &[usize], k: usize) 
     }
     let shape: Vec<usize> = perm.iter().map(|&a| dims[a]).collect();
     let out = cx.output_blob(node, 0, shape.clone());
-    linear_map::mix(cx, node, x, [dims[0], s], weights, "permuted", shape, Some(out)).map_err(|_| {
-        OpError::Refuse(format!(
-            "Transpose {perm:?} of {dims:?}: a permutation of {m} values as a 1x1 Convolution would take {m}x{m} \
-             weights; the '{}' dialect has no Permute layer (ssd and opencv have one)",
-            cx.dialect()
-        ))
-    })?;
+    linear_map::mix(cx, node, x, [dims[0], s], weights, "permuted", shape, Some(out))?;
     Mapped::composed(format!(
         "{perm:?} moves only axes 1..={k}: a permutation of {m} values as a one-hot 1x1 Convolution between Reshapes"
     ))
