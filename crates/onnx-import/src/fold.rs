@@ -106,6 +106,20 @@ fn req<'c>(consts: &[Option<&'c Const>], i: usize) -> OpResult<&'c Const> {
         .ok_or_else(|| OpError::Invalid(format!("input {i} is missing")))
 }
 
+/// The most elements a folded tensor may have (the default of Caffe
+/// reading's `--max-blob-elements`): a shape read from the file is checked
+/// before anything is allocated.
+const MAX_FOLDED_ELEMENTS: usize = 1 << 30;
+
+fn check_count(shape: &[usize]) -> OpResult<()> {
+    match shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)) {
+        Some(n) if n <= MAX_FOLDED_ELEMENTS => Ok(()),
+        _ => Err(OpError::Invalid(format!(
+            "a constant of shape {shape:?} would have more than {MAX_FOLDED_ELEMENTS} elements"
+        ))),
+    }
+}
+
 fn to_usize_shape(values: &[i64]) -> OpResult<Vec<usize>> {
     values
         .iter()
@@ -267,6 +281,7 @@ fn fold(node: &Node, c: &[Option<&Const>]) -> OpResult<Vec<Const>> {
             let cond = req(c, 0)?.to_f32();
             let (x, y) = (req(c, 1)?, req(c, 2)?);
             let shape = broadcast_shape(&broadcast_shape(cond.shape(), x.shape())?, y.shape())?;
+            check_count(&shape)?;
             let cond = cond.broadcast(IxDyn(&shape)).expect("broadcast").to_owned();
             if x.is_float() || y.is_float() {
                 let (x, y) = (x.to_f32(), y.to_f32());
@@ -318,6 +333,7 @@ fn fold(node: &Node, c: &[Option<&Const>]) -> OpResult<Vec<Const>> {
         }
         "ConstantOfShape" => {
             let shape = to_usize_shape(&req(c, 0)?.ints())?;
+            check_count(&shape)?;
             let value = match node.attr("value").and_then(|a| a.t.as_ref()) {
                 Some(t) => crate::constant::from_tensor(t).map_err(OpError::Invalid)?,
                 None => Const::F32(ArrayD::zeros(IxDyn(&[1]))),
@@ -335,6 +351,7 @@ fn fold(node: &Node, c: &[Option<&Const>]) -> OpResult<Vec<Const>> {
             if s.is_float() || l.is_float() || d.is_float() {
                 let (s, l, d) = (s.floats()[0], l.floats()[0], d.floats()[0]);
                 let n = (((l - s) / d).ceil()).max(0.0) as usize;
+                check_count(&[n])?;
                 one(Const::F32(ArrayD::from_shape_fn(IxDyn(&[n]), |i| s + i[0] as f32 * d)))
             } else {
                 let (s, l, d) = (s.ints()[0], l.ints()[0], d.ints()[0]);
@@ -342,6 +359,7 @@ fn fold(node: &Node, c: &[Option<&Const>]) -> OpResult<Vec<Const>> {
                     return Err(OpError::Invalid("a Range delta of 0".into()));
                 }
                 let n = ((l - s) as f64 / d as f64).ceil().max(0.0) as usize;
+                check_count(&[n])?;
                 one(vector((0..n as i64).map(|i| s + i * d).collect()))
             }
         }
@@ -361,6 +379,7 @@ fn fold(node: &Node, c: &[Option<&Const>]) -> OpResult<Vec<Const>> {
             let x = req(c, 0)?;
             let target = to_usize_shape(&req(c, 1)?.ints())?;
             let shape = broadcast_shape(x.shape(), &target)?;
+            check_count(&shape)?;
             one(match x {
                 Const::F32(a) => Const::F32(a.broadcast(IxDyn(&shape)).expect("broadcast").to_owned()),
                 Const::I64(a) => Const::I64(a.broadcast(IxDyn(&shape)).expect("broadcast").to_owned()),
@@ -420,6 +439,7 @@ pub(crate) fn broadcast_shape(a: &[usize], b: &[usize]) -> OpResult<Vec<usize>> 
 
 fn binary(op: &str, a: &Const, b: &Const) -> OpResult<Const> {
     let shape = broadcast_shape(a.shape(), b.shape())?;
+    check_count(&shape)?;
     let dims = IxDyn(&shape);
     if a.is_float() || b.is_float() {
         let (x, y) = (a.to_f32(), b.to_f32());

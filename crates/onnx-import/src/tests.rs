@@ -136,3 +136,19 @@ fn a_composition_too_large_to_write_is_refused_not_allocated() {
         "{message}"
     );
 }
+
+/// A shape read from the file is checked before a folded constant is
+/// allocated: ConstantOfShape of 2^40 elements is an error naming the node.
+#[test]
+fn a_huge_folded_constant_is_an_error_not_an_allocation() {
+    let mut g = GraphBuilder::new("g");
+    g.add_input("x", &dims(&[1, 3])).unwrap();
+    let shape = g.initializer_i64("shape", &[2], &[1 << 20, 1 << 20]).unwrap();
+    g.add_node("ConstantOfShape", "huge", &[&shape], &["c"], vec![])
+        .unwrap();
+    g.add_node("Add", "add", &["x", "c"], &["y"], vec![]).unwrap();
+    g.add_output("y", None).unwrap();
+    let model = g.into_model(&ModelOptions::default()).unwrap();
+    let message = import(&model, &ImportOptions::default()).unwrap_err().to_string();
+    assert!(message.contains("huge") && message.contains("more than"), "{message}");
+}
