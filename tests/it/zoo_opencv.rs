@@ -149,6 +149,21 @@ fn zoo_models_match_opencv_on_every_blob() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// NETSURGEON_PYTHON and the netsurgeon binary, or None (said on stderr).
+fn python_and_binary() -> Option<(std::ffi::OsString, &'static str)> {
+    let found = (
+        std::env::var_os("NETSURGEON_PYTHON").filter(|p| !p.is_empty()),
+        option_env!("CARGO_BIN_EXE_netsurgeon"),
+    );
+    match found {
+        (Some(python), Some(binary)) => Some((python, binary)),
+        _ => {
+            eprintln!("NETSURGEON_PYTHON is not set (or the cli feature is off): skipping");
+            None
+        }
+    }
+}
+
 /// A model saved by `netsurgeon save` loads in OpenCV as the original does
 /// and gives the same output, bit for bit (issue 12: a net keeps its dialect).
 /// The models OpenCV cannot read or run in the first place (bn_param, DeepLab's
@@ -177,11 +192,7 @@ fn zoo_models_saved_by_netsurgeon_load_in_opencv_as_the_originals() {
         "yolov3_416",
         "yolov3_tiny",
     ];
-    let (Some(python), Some(binary)) = (
-        std::env::var_os("NETSURGEON_PYTHON").filter(|p| !p.is_empty()),
-        option_env!("CARGO_BIN_EXE_netsurgeon"),
-    ) else {
-        eprintln!("NETSURGEON_PYTHON is not set (or the cli feature is off): skipping");
+    let Some((python, binary)) = python_and_binary() else {
         return;
     };
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -240,11 +251,7 @@ fn zoo_models_come_back_through_to_caffe() {
         ("opencv_face_res10_ssd", "refused", "detection_out"),
         ("ssd300_vgg16_voc0712", "refused", "detection_out"),
     ];
-    let (Some(python), Some(binary)) = (
-        std::env::var_os("NETSURGEON_PYTHON").filter(|p| !p.is_empty()),
-        option_env!("CARGO_BIN_EXE_netsurgeon"),
-    ) else {
-        eprintln!("NETSURGEON_PYTHON is not set (or the cli feature is off): skipping");
+    let Some((python, binary)) = python_and_binary() else {
         return;
     };
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -290,6 +290,21 @@ def input_args(shapes):
     return out
 
 
+def input_shapes(binary, proto, inputs, overrides, timeout):
+    """Each input's shape: the table's override, else `inspect`'s with batch 1
+    (inputs with neither are left out); and every blob's shape `inspect`
+    gives, by name."""
+    p = run_cmd([binary, "inspect", proto, "--json"] + input_args(overrides), timeout, binary)
+    listed = {b["name"]: b.get("shape") for b in json.loads(p.stdout)["blobs"]} if p.returncode == 0 else {}
+    shapes = {}
+    for name in inputs:
+        if name in overrides:
+            shapes[name] = list(overrides[name])
+        elif listed.get(name):
+            shapes[name] = [1] + list(listed[name][1:])
+    return shapes, listed
+
+
 # ---------------------------------------------------------------- comparison
 
 
@@ -771,17 +786,7 @@ def check_model(model, args, work):
         return row
 
     # 1. input shapes: inspect's, batch 1, or the table's
-    overrides = cfg.get("inputs", {})
-    p = run_cmd([binary, "inspect", proto, "--json"] + input_args(overrides), args.timeout, binary)
-    listed = {}
-    if p.returncode == 0:
-        listed = {b["name"]: b.get("shape") for b in json.loads(p.stdout)["blobs"]}
-    shapes = {}
-    for name in inputs:
-        if name in overrides:
-            shapes[name] = list(overrides[name])
-        elif listed.get(name):
-            shapes[name] = [1] + list(listed[name][1:])
+    shapes, listed = input_shapes(binary, proto, inputs, cfg.get("inputs", {}), args.timeout)
     row["inputs"] = shapes
 
     # 2. netsurgeon: weights, export

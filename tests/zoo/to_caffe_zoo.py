@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare import MODELS, ROOT, compare, input_args, read_net, run_cmd, summarize_error  # noqa: E402
+from compare import MODELS, ROOT, compare, input_args, input_shapes, read_net, run_cmd, summarize_error  # noqa: E402
 
 DIALECTS = ["caffe1", "opencv", "ssd"]
 
@@ -43,15 +43,7 @@ def check(model, args, work):
     cfg = MODELS.get(model, {})
     proto = os.path.join(args.zoo, model, "deploy.prototxt")
     _, _, inputs = read_net(proto)
-    overrides = cfg.get("inputs", {})
-    p = run_cmd([args.netsurgeon, "inspect", proto, "--json"] + input_args(overrides), 600)
-    listed = {b["name"]: b.get("shape") for b in json.loads(p.stdout)["blobs"]} if p.returncode == 0 else {}
-    shapes = {}
-    for name in inputs:
-        if name in overrides:
-            shapes[name] = list(overrides[name])
-        elif listed.get(name):
-            shapes[name] = [1] + list(listed[name][1:])
+    shapes, _ = input_shapes(args.netsurgeon, proto, inputs, cfg.get("inputs", {}), 600)
     weights = os.path.join(work, "weights.caffemodel")
     onnx_path = os.path.join(work, "model.onnx")
     for step in (

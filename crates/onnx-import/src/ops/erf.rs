@@ -37,14 +37,18 @@ fn approximation(x: f32) -> f32 {
     r * sign
 }
 
-/// The largest absolute error of [`approximation`] on the grid.
+/// The largest absolute error of [`approximation`] on the grid (measured
+/// once per process).
 fn measured_error() -> f64 {
-    (-(10 << 12)..=(10 << 12))
-        .map(|i| {
-            let x = i as f32 / 4096.0;
-            (f64::from(approximation(x)) - libm::erf(f64::from(x))).abs()
-        })
-        .fold(0.0, f64::max)
+    static ERROR: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *ERROR.get_or_init(|| {
+        (-(10 << 12)..=(10 << 12))
+            .map(|i| {
+                let x = i as f32 / 4096.0;
+                (f64::from(approximation(x)) - libm::erf(f64::from(x))).abs()
+            })
+            .fold(0.0, f64::max)
+    })
 }
 
 pub fn erf(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
@@ -130,8 +134,10 @@ mod tests {
 
     #[test]
     fn the_approximation_is_within_its_published_bound_plus_rounding() {
+        // The published bound holds in exact arithmetic; the f32 layers add
+        // a few roundings of values near 1 (f32::EPSILON each).
         let e = measured_error();
-        assert!(e < 1.5e-7 + 1e-6, "{e}");
+        assert!(e < 1.5e-7 + 4.0 * f64::from(f32::EPSILON), "{e}");
         assert_eq!(approximation(0.0), 0.0);
         assert!((approximation(-1.0) + 0.842_700_8).abs() < 1e-6);
     }

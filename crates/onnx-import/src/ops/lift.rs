@@ -29,12 +29,13 @@ pub(crate) fn as_2d(cx: &mut Cx, node: &Node, map2d: MapFn) -> OpResult<Mapped> 
     let mut proto: NodeProto = node.proto.clone();
     cx.values.insert(x4.name.clone(), Value::Blob(x4.clone()));
     proto.input[0] = x4.name.clone();
-    if let Some(w) = cx.constant(node, 1)? {
-        if w.shape().len() == 3 {
+    if cx.constant(node, 1)?.is_some_and(|w| w.shape().len() == 3) {
+        // Moved, not copied, when this node is the weight's only reader.
+        if let Some(w) = cx.take_constant(node, 1)? {
             let mut shape = w.shape().to_vec();
             shape.push(1);
             let w4 = w
-                .to_f32()
+                .into_f32()
                 .into_shape_with_order(ndarray::IxDyn(&shape))
                 .map_err(|e| OpError::Invalid(format!("the weight: {e}")))?;
             let name = format!("{}/as_2d", proto.input[1]);

@@ -179,9 +179,10 @@ pub(crate) fn spatial_pads(
 }
 
 /// Emits the crops `(axis, start, len)` of `full` in turn (Slice + Silence
-/// each), the last one writing output 0 of the node; true when it cropped
-/// (when not, `full` is output 0, as [`main_top`] made it).
-pub(crate) fn crop_to_output(cx: &mut Cx, node: &Node, full: Blob, crops: &[(usize, usize, usize)]) -> bool {
+/// each, those that remove nothing skipped); the last writes output 0 of
+/// the node when `to_output`, else a part blob. Returns the cropped blob
+/// (`full` itself when nothing is cropped).
+pub(crate) fn crop(cx: &mut Cx, node: &Node, full: Blob, crops: &[(usize, usize, usize)], to_output: bool) -> Blob {
     let needed: Vec<_> = crops
         .iter()
         .copied()
@@ -189,16 +190,21 @@ pub(crate) fn crop_to_output(cx: &mut Cx, node: &Node, full: Blob, crops: &[(usi
         .collect();
     let mut cur = full;
     for (i, &(axis, start, len)) in needed.iter().enumerate() {
-        let out = if i + 1 == needed.len() {
+        let out = (to_output && i + 1 == needed.len()).then(|| {
             let mut shape = cur.shape.clone();
             shape[axis] = len;
-            Some(cx.output_blob(node, 0, shape))
-        } else {
-            None
-        };
+            cx.output_blob(node, 0, shape)
+        });
         cur = cx.slice(node, &format!("crop_axis{axis}"), &cur, axis, start, len, out);
     }
-    !needed.is_empty()
+    cur
+}
+
+/// [`crop`] into output 0; true when it cropped (when not, `full` is
+/// output 0, as [`main_top`] made it).
+pub(crate) fn crop_to_output(cx: &mut Cx, node: &Node, full: Blob, crops: &[(usize, usize, usize)]) -> bool {
+    let name = full.name.clone();
+    crop(cx, node, full, crops, true).name != name
 }
 
 /// Caffe's Reshape to exactly `dims` (0 keeps the bottom's dim, as Caffe reads it).

@@ -250,10 +250,7 @@ fn pool(cx: &mut Cx, node: &Node, kind: Kind) -> OpResult<Mapped> {
         cx.layer(node, "", "Pooling", &[&x], &[&pooled], vec![], |l| {
             l.pooling_param = Some(param)
         });
-        let mut cur = pooled;
-        for &(axis, start, len) in &crops {
-            cur = cx.slice(node, &format!("crop_axis{axis}"), &cur, axis, start, len, None);
-        }
+        let cur = super::crop(cx, node, pooled, &crops, false);
         let factors = ndarray::Array2::from_shape_fn((rescale[0].len(), rescale[1].len()), |(i, j)| {
             (rescale[0][i] * rescale[1][j]) as f32
         });

@@ -66,7 +66,7 @@ pub fn slice(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
     let ranges: Vec<(usize, usize, usize)> = cuts.iter().map(|c| (c.axis, c.lo, c.len)).collect();
     let strided: Vec<Cut> = cuts.iter().copied().filter(|c| c.step != 1).collect();
     if strided.is_empty() {
-        let _ = super::crop_to_output(cx, node, x, &ranges);
+        super::crop(cx, node, x, &ranges, true);
         let how = format!(
             "Slice on axes {:?}, the rest silenced",
             ranges.iter().map(|r| r.0).collect::<Vec<_>>()
@@ -77,10 +77,7 @@ pub fn slice(cx: &mut Cx, node: &Node) -> OpResult<Mapped> {
             Mapped::composed(how)
         };
     }
-    let mut cur = x;
-    for &(axis, start, len) in &ranges {
-        cur = cx.slice(node, &format!("crop_axis{axis}"), &cur, axis, start, len, None);
-    }
+    let mut cur = super::crop(cx, node, x, &ranges, false);
     // Positive steps over H and W of a 4-D blob: one Pooling; every other
     // step: a selection along its axis.
     let pooled = |c: &Cut| cur.rank() == 4 && c.axis >= 2 && c.step > 0;
